@@ -1,0 +1,42 @@
+"""Background work started by ``init()``: environment capture and the system monitor."""
+
+from __future__ import annotations
+
+import threading
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from ._run import Run
+    from .settings import Settings
+
+
+def start(run: Run, settings: Settings) -> None:
+    """Start environment capture (one shot) and the system monitor thread."""
+    if not (settings.disable_env and settings.disable_git):
+        threading.Thread(target=_capture, args=(run, settings), daemon=True,
+                         name=f"labtrack-capture-{run.id}").start()
+    if not settings.disable_stats:
+        try:
+            from .system.monitor import SystemMonitor
+        except ImportError:
+            return
+        monitor = SystemMonitor(run._log_system, interval=settings.stats_interval)
+        run._monitors = [monitor]  # type: ignore[attr-defined]
+        monitor.start()
+
+
+def _capture(run: Run, settings: Settings) -> None:
+    try:
+        from .capture import collect
+    except ImportError:
+        return
+    try:
+        environment, diff = collect(settings)
+        if diff:
+            run._add_file_bytes("code/uncommitted.diff", diff)
+            environment.setdefault("git", {})["diff_file"] = "code/uncommitted.diff"
+        if not run.finished:
+            run.set_environment(environment)
+    except Exception as err:  # noqa: BLE001 - capture must never break a run
+        if not run.finished:
+            run.set_environment({"error": f"{type(err).__name__}: {err}"})

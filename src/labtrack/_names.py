@@ -1,0 +1,39 @@
+"""Readable run names such as ``brisk-falcon-4821``."""
+
+from __future__ import annotations
+
+import secrets
+import string
+
+ADJECTIVES = (
+    "amber azure bold brave breezy bright brisk calm clever cosmic crimson crisp dapper daring "
+    "dashing eager earnest fancy fearless fiery fluent frosty gentle gilded glad golden graceful "
+    "hardy hazy honest humble icy jolly keen kind lively lucid lunar mellow merry misty nimble "
+    "noble polar proud quiet rapid rosy royal rustic sage scarlet serene sharp shiny silent "
+    "silver sleek smooth snowy solar spry stellar stoic sunny swift tidy tranquil vivid warm "
+    "wild wise witty young zesty"
+).split()
+NOUNS = (
+    "aurora badger beacon bison breeze brook canyon cedar comet coral cosmos crane dawn delta "
+    "dune eagle ember falcon fern fjord forest galaxy glacier grove harbor hawk heron horizon "
+    "island jaguar lagoon lake lantern lark lynx maple meadow mesa meteor moon nebula oak ocean "
+    "orbit otter owl panda pine planet pond prairie quasar raven reef ridge river robin sky "
+    "sparrow spruce star storm summit sun thunder tide tiger valley willow wind wolf"
+).split()
+
+_ID_ALPHABET = string.ascii_lowercase + string.digits
+
+
+def new_run_id(length: int = 8) -> str:
+    """A short random id: 8 characters of [a-z0-9] (41 bits)."""
+    return "".join(secrets.choice(_ID_ALPHABET) for _ in range(length))
+
+
+def new_run_name() -> str:
+    """adjective-noun-NNNN; the store adds a suffix in the rare case of a clash."""
+    return f"{secrets.choice(ADJECTIVES)}-{secrets.choice(NOUNS)}-{secrets.randbelow(10000)}"
+
+
+def valid_run_id(run_id: str) -> bool:
+    return 1 <= len(run_id) <= 64 and all(c.isalnum() or c in "-_." for c in run_id) \
+        and not run_id.startswith(".")

@@ -1,0 +1,219 @@
+"""What a run ran with: command line, Python packages, machine, environment variables.
+
+Every function returns JSON-safe data and masks secrets (see :mod:`.secrets`).
+"""
+
+from __future__ import annotations
+
+import getpass
+import os
+import platform
+import socket
+import sys
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from .secrets import is_secret_name, mask, mask_argv, strip_url_credentials
+
+# Variables recorded by name ...
+ENV_NAMES = frozenset(
+    {
+        "CUDA_VISIBLE_DEVICES",
+        "CUDA_DEVICE_ORDER",
+        "CUDA_LAUNCH_BLOCKING",
+        "CUBLAS_WORKSPACE_CONFIG",
+        "NVIDIA_VISIBLE_DEVICES",
+        "OMP_NUM_THREADS",
+        "MKL_NUM_THREADS",
+        "OPENBLAS_NUM_THREADS",
+        "NUMEXPR_NUM_THREADS",
+        "VECLIB_MAXIMUM_THREADS",
+        "PYTHONHASHSEED",
+        "PYTHONOPTIMIZE",
+        "TOKENIZERS_PARALLELISM",
+        "MASTER_ADDR",
+        "MASTER_PORT",
+        "WORLD_SIZE",
+        "RANK",
+        "LOCAL_RANK",
+        "NODE_RANK",
+        "LOCAL_WORLD_SIZE",
+        "VIRTUAL_ENV",
+        "CONDA_DEFAULT_ENV",
+    }
+)
+# ... and by prefix.
+ENV_PREFIXES = (
+    "LABTRACK_",
+    "WANDB_",
+    "TF_",
+    "TORCH_",
+    "PYTORCH_",
+    "HF_",
+    "TRANSFORMERS_",
+    "JAX_",
+    "XLA_",
+    "NCCL_",
+    "CUDNN_",
+    "SLURM_",
+)
+
+
+def _program() -> str | None:
+    """Absolute path of the entry script, or None (``python -c``, interactive)."""
+    main = sys.modules.get("__main__")
+    candidates = [getattr(main, "__file__", None)]
+    if sys.argv and sys.argv[0] not in ("", "-c", "-m"):
+        candidates.append(sys.argv[0])
+    for candidate in candidates:
+        if candidate and os.path.isfile(candidate):
+            return os.path.abspath(candidate)
+    return None
+
+
+def capture_command() -> dict[str, Any]:
+    """The command that started this process (secret option values masked).
+
+    Keys: ``argv``, ``orig_argv`` (with interpreter flags such as ``-m``),
+    ``program`` (absolute entry script or None), ``cwd``, ``executable``,
+    ``python`` (version), ``implementation``, ``pid``, ``virtualenv``.
+    """
+    try:
+        cwd: str | None = os.getcwd()
+    except OSError:  # the working directory was removed
+        cwd = None
+    return {
+        "argv": mask_argv(sys.argv),
+        "orig_argv": mask_argv(getattr(sys, "orig_argv", sys.argv)),
+        "program": _program(),
+        "cwd": cwd,
+        "executable": sys.executable,
+        "python": platform.python_version(),
+        "implementation": platform.python_implementation(),
+        "pid": os.getpid(),
+        "virtualenv": sys.prefix if sys.prefix != sys.base_prefix else None,
+    }
+
+
+def capture_packages() -> dict[str, str]:
+    """``{distribution name: version}`` of every installed distribution, sorted by name.
+
+    When a name is installed twice, the one found first on ``sys.path`` (the
+    one Python imports) wins.
+    """
+    from importlib import metadata
+
+    packages: dict[str, str] = {}
+    for dist in metadata.distributions():
+        try:
+            name = dist.metadata["Name"]
+            version = dist.version
+        except Exception:  # a broken dist-info folder
+            continue
+        if name and name not in packages:
+            packages[str(name)] = str(version)
+    return dict(sorted(packages.items(), key=lambda item: item[0].lower()))
+
+
+def _cpu_model() -> str | None:
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8", errors="replace") as f:
+            for line in f:
+                key, _, value = line.partition(":")
+                # x86: "model name"; some ARM kernels: "Hardware" / "Processor"
+                if key.strip() in ("model name", "Hardware", "Processor", "cpu model"):
+                    return value.strip() or None
+    except OSError:
+        pass
+    if sys.platform == "darwin":
+        import subprocess
+
+        try:
+            out = subprocess.run(
+                ["sysctl", "-n", "machdep.cpu.brand_string"],
+                capture_output=True,
+                text=True,
+                timeout=5,
+                check=False,
+            ).stdout.strip()
+            if out:
+                return out
+        except (OSError, subprocess.SubprocessError):
+            pass
+    return platform.processor() or None
+
+
+def _user() -> str | None:
+    try:
+        return getpass.getuser()
+    except Exception:  # no passwd entry for the uid (containers)
+        return None
+
+
+def capture_machine() -> dict[str, Any]:
+    """The machine: OS, kernel, hostname, user, CPU, memory and NVIDIA GPUs.
+
+    ``gpus`` is a list of ``{index, name, uuid, memory_total_mb, driver, cuda}``
+    (empty without NVML); ``memory_total_mb`` is in units of 2**20 bytes.
+    """
+    import psutil
+
+    from ..system.gpu import MB, gpu_inventory
+
+    try:
+        affinity: int | None = len(os.sched_getaffinity(0))  # type: ignore[attr-defined]
+    except (AttributeError, OSError):
+        affinity = None
+    try:
+        physical = psutil.cpu_count(logical=False)
+    except Exception:
+        physical = None
+    return {
+        "os": platform.system(),
+        "platform": platform.platform(),
+        "kernel": platform.release(),
+        "arch": platform.machine(),
+        "hostname": socket.gethostname(),
+        "user": _user(),
+        "cpu_model": _cpu_model(),
+        "cpu_count_logical": os.cpu_count(),
+        "cpu_count_physical": physical,
+        "cpu_count_available": affinity,
+        "memory_total_mb": psutil.virtual_memory().total / MB,
+        "gpus": gpu_inventory(),
+    }
+
+
+def is_captured_env_name(name: str) -> bool:
+    """Whether an environment variable is on the allow-list of recorded variables."""
+    return name in ENV_NAMES or name.startswith(ENV_PREFIXES)
+
+
+def capture_env_vars(environ: Mapping[str, str] | None = None) -> dict[str, str]:
+    """Allow-listed environment variables, secret-looking ones masked as ``***``.
+
+    Only variables in :data:`ENV_NAMES` or starting with one of
+    :data:`ENV_PREFIXES` are recorded; ``HF_TOKEN``, ``LABTRACK_API_KEY`` and
+    the like keep their name with the value masked, and credentials inside
+    URLs are stripped.
+    """
+    environ = os.environ if environ is None else environ
+    out: dict[str, str] = {}
+    for name in sorted(environ):
+        if not is_captured_env_name(name):
+            continue
+        value = environ[name]
+        out[name] = mask(value) if is_secret_name(name) else strip_url_credentials(value)
+    return out
+
+
+def relative_program(program: str | None, root: str | None) -> str | None:
+    """``program`` relative to the git root (``train/main.py``), or None when outside."""
+    if not program or not root:
+        return None
+    try:
+        rel = Path(program).resolve().relative_to(Path(root).resolve())
+    except ValueError:
+        return None
+    return rel.as_posix()

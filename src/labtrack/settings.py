@@ -1,0 +1,162 @@
+"""Every ``LABTRACK_*`` environment setting, in one place.
+
+A :class:`Settings` is built from the environment and then overridden by the
+``settings=`` argument of :func:`labtrack.init` (a ``Settings``, a dict, or a
+wandb ``Settings`` object, whose unknown fields are ignored).
+
+=============================  ========================================================
+Variable                       Meaning
+=============================  ========================================================
+LABTRACK_DIR                   store directory (default ``~/.labtrack``)
+LABTRACK_MODE                  ``online`` (default), ``offline`` or ``disabled``
+LABTRACK_PROJECT               default project name (default ``uncategorized``)
+LABTRACK_RUN_ID                attach ``init()`` to this run (set by ``labtrack run``/agents)
+LABTRACK_RUN_NAME              default run name
+LABTRACK_FLUSH_INTERVAL        seconds between writer flushes (default 1.0, at most 1.0)
+LABTRACK_MAX_BUFFER            rows buffered before ``log()`` waits for the writer
+LABTRACK_FINISH_TIMEOUT        seconds ``finish()`` waits for the index (default 10)
+LABTRACK_HEARTBEAT_TIMEOUT     seconds without heartbeat before a run shows crashed (60)
+LABTRACK_BUSY_TIMEOUT          seconds to wait for a locked SQLite database (30)
+LABTRACK_DISABLE_GIT           ``1`` to skip git capture
+LABTRACK_DISABLE_CODE_DIFF     ``1`` to skip storing the uncommitted diff
+LABTRACK_DISABLE_ENV           ``1`` to skip environment capture (packages, machine)
+LABTRACK_DISABLE_STATS         ``1`` to skip system metrics
+LABTRACK_STATS_INTERVAL        seconds between system metric samples (default 2)
+LABTRACK_CONSOLE               ``off`` to skip console capture under ``labtrack run``
+LABTRACK_CONSOLE_MAX_BYTES     cap of captured console output per run (default 10 MiB)
+LABTRACK_URL                   team server URL (remote mode)
+LABTRACK_API_KEY               team server API key
+LABTRACK_SILENT                ``1`` to print nothing on init/finish
+=============================  ========================================================
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+from pathlib import Path
+from typing import Any
+
+from .errors import ConfigError
+
+_TRUE = {"1", "true", "yes", "on"}
+
+
+def _flag(name: str) -> bool:
+    return os.environ.get(name, "").strip().lower() in _TRUE
+
+
+def _float(name: str, default: float) -> float:
+    raw = os.environ.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        return float(raw)
+    except ValueError:
+        raise ConfigError(f"{name}={raw!r} is not a number") from None
+
+
+def default_dir() -> Path:
+    """The store directory: ``LABTRACK_DIR``, else ``~/.labtrack``."""
+    raw = os.environ.get("LABTRACK_DIR")
+    return Path(raw).expanduser() if raw else Path.home() / ".labtrack"
+
+
+@dataclasses.dataclass
+class Settings:
+    """Run settings; each field defaults to its ``LABTRACK_*`` variable."""
+
+    dir: Path = dataclasses.field(default_factory=default_dir)
+    mode: str = dataclasses.field(default_factory=lambda: os.environ.get("LABTRACK_MODE", "online"))
+    project: str = dataclasses.field(
+        default_factory=lambda: os.environ.get("LABTRACK_PROJECT", "uncategorized")
+    )
+    run_id: str | None = dataclasses.field(
+        default_factory=lambda: os.environ.get("LABTRACK_RUN_ID") or None
+    )
+    run_name: str | None = dataclasses.field(
+        default_factory=lambda: os.environ.get("LABTRACK_RUN_NAME") or None
+    )
+    flush_interval: float = dataclasses.field(
+        default_factory=lambda: min(1.0, _float("LABTRACK_FLUSH_INTERVAL", 1.0))
+    )
+    max_buffer: int = dataclasses.field(
+        default_factory=lambda: int(_float("LABTRACK_MAX_BUFFER", 200_000))
+    )
+    finish_timeout: float = dataclasses.field(
+        default_factory=lambda: _float("LABTRACK_FINISH_TIMEOUT", 10.0)
+    )
+    heartbeat_timeout: float = dataclasses.field(
+        default_factory=lambda: _float("LABTRACK_HEARTBEAT_TIMEOUT", 60.0)
+    )
+    busy_timeout: float = dataclasses.field(
+        default_factory=lambda: _float("LABTRACK_BUSY_TIMEOUT", 30.0)
+    )
+    disable_git: bool = dataclasses.field(default_factory=lambda: _flag("LABTRACK_DISABLE_GIT"))
+    disable_code_diff: bool = dataclasses.field(
+        default_factory=lambda: _flag("LABTRACK_DISABLE_CODE_DIFF")
+    )
+    disable_env: bool = dataclasses.field(default_factory=lambda: _flag("LABTRACK_DISABLE_ENV"))
+    disable_stats: bool = dataclasses.field(
+        default_factory=lambda: _flag("LABTRACK_DISABLE_STATS")
+    )
+    stats_interval: float = dataclasses.field(
+        default_factory=lambda: _float("LABTRACK_STATS_INTERVAL", 2.0)
+    )
+    console: str = dataclasses.field(
+        default_factory=lambda: os.environ.get("LABTRACK_CONSOLE", "auto")
+    )
+    console_max_bytes: int = dataclasses.field(
+        default_factory=lambda: int(_float("LABTRACK_CONSOLE_MAX_BYTES", 10 * 1024 * 1024))
+    )
+    url: str | None = dataclasses.field(default_factory=lambda: os.environ.get("LABTRACK_URL"))
+    api_key: str | None = dataclasses.field(
+        default_factory=lambda: os.environ.get("LABTRACK_API_KEY")
+    )
+    silent: bool = dataclasses.field(default_factory=lambda: _flag("LABTRACK_SILENT"))
+
+    def __post_init__(self) -> None:
+        self.dir = Path(self.dir).expanduser()
+        if self.mode not in ("online", "offline", "disabled", "shared", "run"):
+            raise ConfigError(
+                f"mode={self.mode!r} is not one of 'online', 'offline', 'disabled'"
+            )
+        if self.flush_interval <= 0:
+            raise ConfigError("flush_interval must be > 0")
+        if self.max_buffer < 1:
+            raise ConfigError("max_buffer must be >= 1")
+
+    def update(self, overrides: Any) -> list[str]:
+        """Apply overrides (a Settings, dict or object with attributes).
+
+        Returns the names that were not understood (so the caller can warn once).
+        """
+        if overrides is None:
+            return []
+        if isinstance(overrides, Settings):
+            items = dataclasses.asdict(overrides).items()
+        elif isinstance(overrides, dict):
+            items = overrides.items()
+        else:
+            items = ((k, v) for k, v in vars(overrides).items() if not k.startswith("_"))
+        names = {f.name for f in dataclasses.fields(self)}
+        unknown = []
+        for key, value in items:
+            if key in names:
+                setattr(self, key, value)
+            else:
+                unknown.append(key)
+        self.__post_init__()
+        return unknown
+
+    @property
+    def db_path(self) -> Path:
+        return self.dir / "labtrack.db"
+
+    @property
+    def runs_dir(self) -> Path:
+        return self.dir / "runs"
+
+    @property
+    def blobs_dir(self) -> Path:
+        return self.dir / "blobs"

@@ -1,0 +1,551 @@
+"""The Store over SQLAlchemy Core: SQLite by default, PostgreSQL for the team server.
+
+Writes come from run writers (:meth:`SQLStore.apply`, one transaction per call,
+idempotent thanks to the per-run ``last_seq``) and from edits (rename, tags,
+delete). Reads serve the Api, the CLI and the UI. SQLite runs in WAL mode so
+readers never wait for writers; write transactions start with ``BEGIN
+IMMEDIATE`` so concurrent writers queue on the busy timeout instead of failing
+on a lock upgrade.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import time
+from collections.abc import Iterable, Iterator, Sequence
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import (
+    Connection,
+    Engine,
+    create_engine,
+    delete,
+    event,
+    func,
+    insert,
+    select,
+    update,
+)
+from sqlalchemy import exc as sa_exc
+
+from .._jsonsafe import float_in, float_out
+from ..errors import (
+    NotFoundError,
+    StoreCorruptError,
+    StoreError,
+    StoreLockedError,
+    StoreReadOnlyError,
+)
+from ..runlog import Record
+from . import chunks as chunkcodec
+from . import migrations, query, schema
+
+runs, projects, series_t, chunks_t = schema.runs, schema.projects, schema.series, schema.chunks
+files_t, media_t = schema.files, schema.media
+
+MERGE_LIMIT = 4096  # a flush smaller than this is merged into the series' last small chunk
+
+LIST_COLUMNS = [
+    runs.c.id, runs.c.name, runs.c.group_name, runs.c.job_type, runs.c.tags, runs.c.notes,
+    runs.c.created_at, runs.c.updated_at, runs.c.finished_at, runs.c.heartbeat_at,
+    runs.c.config, runs.c.summary, runs.c.host, runs.c.owner, runs.c.exit_code,
+    runs.c.sweep_id, runs.c.favorite, runs.c.step, runs.c.reproduced_from,
+]
+
+
+def _translate(err: Exception, where: str) -> StoreError:
+    text = str(getattr(err, "orig", err)).lower()
+    if "locked" in text or "busy" in text:
+        return StoreLockedError(
+            f"the index database at {where} stayed locked past the busy timeout "
+            "(LABTRACK_BUSY_TIMEOUT); another process holds it. Runs keep logging to their run "
+            "logs; `labtrack sync` applies them later."
+        )
+    if "not a database" in text or "malformed" in text or "corrupt" in text:
+        return StoreCorruptError(
+            f"the index database at {where} is damaged ({text}). Nothing logged is lost: "
+            "run `labtrack sync --rebuild` to rebuild it from the run logs."
+        )
+    if "readonly" in text or "read-only" in text or "unable to open" in text \
+            or "permission" in text:
+        return StoreReadOnlyError(
+            f"cannot write the index database at {where} ({text}); check that the store "
+            "directory is writable (LABTRACK_DIR)."
+        )
+    return StoreError(f"index database error at {where}: {text}")
+
+
+class SQLStore:
+    """The index of runs, series and everything else, in one SQL database."""
+
+    def __init__(
+        self,
+        url: str,
+        *,
+        busy_timeout: float = 30.0,
+        heartbeat_timeout: float = 60.0,
+        migrate: bool = True,
+    ) -> None:
+        self.url = url
+        self.heartbeat_timeout = heartbeat_timeout
+        self.engine = self._make_engine(url, busy_timeout)
+        self.dialect = self.engine.dialect.name
+        self._project_ids: dict[str, int] = {}
+        self._series_ids: dict[tuple[str, str], tuple[int, int, int | None]] = {}
+        if migrate:
+            self.migrate()
+
+    # -- engine ------------------------------------------------------------------
+    @staticmethod
+    def _make_engine(url: str, busy_timeout: float) -> Engine:
+        if not url.startswith("sqlite"):
+            return create_engine(url, pool_pre_ping=True, future=True)
+        engine = create_engine(
+            url, connect_args={"timeout": busy_timeout, "check_same_thread": False}
+        )
+
+        @event.listens_for(engine, "connect")
+        def _on_connect(dbapi_conn: Any, _record: Any) -> None:
+            dbapi_conn.isolation_level = None  # we issue BEGIN ourselves
+            cur = dbapi_conn.cursor()
+            cur.execute(f"PRAGMA busy_timeout={int(busy_timeout * 1000)}")
+            mode = cur.execute("PRAGMA journal_mode").fetchone()[0]
+            if mode != "wal":
+                with contextlib.suppress(Exception):  # read-only dirs cannot switch
+                    cur.execute("PRAGMA journal_mode=WAL")
+            cur.execute("PRAGMA synchronous=NORMAL")
+            cur.execute("PRAGMA foreign_keys=ON")
+            cur.close()
+
+        @event.listens_for(engine, "begin")
+        def _on_begin(conn: Connection) -> None:
+            mode = conn.get_execution_options().get("sqlite_begin", "DEFERRED")
+            conn.exec_driver_sql(f"BEGIN {mode}")
+
+        return engine
+
+    @property
+    def where(self) -> str:
+        return self.url.split("///", 1)[-1] if self.dialect == "sqlite" else \
+            self.engine.url.render_as_string(hide_password=True)
+
+    @contextlib.contextmanager
+    def write(self) -> Iterator[Connection]:
+        """A write transaction (SQLite: BEGIN IMMEDIATE); errors become StoreErrors."""
+        try:
+            with self.engine.connect() as conn:
+                if self.dialect == "sqlite":
+                    conn = conn.execution_options(sqlite_begin="IMMEDIATE")
+                with conn.begin():
+                    yield conn
+        except sa_exc.IntegrityError:
+            self._series_ids.clear()
+            raise
+        except (sa_exc.OperationalError, sa_exc.DatabaseError) as err:
+            self._series_ids.clear()
+            raise _translate(err, self.where) from err
+        except BaseException:
+            self._series_ids.clear()  # the transaction rolled back; cached chunk ids may lie
+            raise
+
+    @contextlib.contextmanager
+    def read(self) -> Iterator[Connection]:
+        """A read transaction."""
+        try:
+            with self.engine.connect() as conn, conn.begin():
+                yield conn
+        except (sa_exc.OperationalError, sa_exc.DatabaseError) as err:
+            raise _translate(err, self.where) from err
+
+    def migrate(self) -> list[int]:
+        """Bring the schema up to date; returns the migration numbers applied."""
+        try:
+            with self.read() as conn:
+                if migrations.pending(conn) == 0:
+                    return []
+        except StoreError:
+            pass
+        with self.write() as conn:
+            return migrations.migrate(conn)
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+    # -- writes from run writers ---------------------------------------------------
+    def last_seq(self, run_id: str) -> int:
+        with self.read() as conn:
+            value = conn.execute(select(runs.c.last_seq).where(runs.c.id == run_id)).scalar()
+        return -1 if value is None else int(value)
+
+    def apply(self, run_id: str, records: Sequence[Record]) -> int:
+        """Apply run log records to the index in one transaction.
+
+        Records whose seq is not above the run's ``last_seq`` are skipped, so
+        applying the same records twice changes nothing. Returns the new last seq.
+        """
+        with self.write() as conn:
+            current = conn.execute(
+                select(runs.c.last_seq).where(runs.c.id == run_id)
+            ).scalar()
+            last = -1 if current is None else int(current)
+            for record in records:
+                if record.seq <= last:
+                    continue
+                if record.seq != last + 1 and not (last == -1 and "run" in record.header):
+                    raise StoreError(
+                        f"run {run_id}: record {record.seq} follows {last}; records are missing "
+                        "from the index. Run `labtrack sync` to re-apply the run log."
+                    )
+                self._apply_one(conn, run_id, record, exists=last >= 0 or current is not None)
+                last = record.seq
+                current = last
+            return last
+
+    def _project_id(self, conn: Connection, name: str, now: float) -> int:
+        pid = self._project_ids.get(name)
+        if pid is None:
+            pid = conn.execute(select(projects.c.id).where(projects.c.name == name)).scalar()
+            if pid is None:
+                pid = conn.execute(
+                    insert(projects).values(name=name, created_at=now, updated_at=now)
+                ).inserted_primary_key[0]
+            self._project_ids[name] = int(pid)
+        return int(pid)
+
+    def _apply_one(self, conn: Connection, run_id: str, record: Record, exists: bool) -> None:
+        h = record.header
+        now = float(h.get("time", time.time()))
+        values: dict[str, Any] = {"last_seq": record.seq, "updated_at": now, "heartbeat_at": now}
+        meta = h.get("run")
+        if meta:
+            project_id = self._project_id(conn, meta.get("project") or "uncategorized", now)
+            tags = list(meta.get("tags") or [])
+            values.update(
+                project_id=project_id,
+                name=meta.get("name") or run_id,
+                group_name=meta.get("group"),
+                job_type=meta.get("job_type"),
+                tags=tags,
+                tags_text="|" + "|".join(t.replace("|", "/") for t in tags) + "|" if tags else "",
+                notes=meta.get("notes"),
+                host=meta.get("host"),
+                pid=meta.get("pid"),
+                owner=meta.get("owner"),
+                sweep_id=meta.get("sweep_id"),
+                reproduced_from=meta.get("reproduced_from"),
+                state="running",
+                finished_at=None,
+                exit_code=None,
+                error=None,
+            )
+            conn.execute(update(projects).where(projects.c.id == project_id)
+                         .values(updated_at=now))
+        for key in ("config", "summary", "environment", "metric_defs"):
+            if key in h:
+                values[key] = h[key]
+        if "step" in h:
+            values["step"] = int(h["step"])
+        state = h.get("state")
+        if state:
+            values.update(state=state["state"], exit_code=state.get("exit_code"),
+                          error=state.get("error"), finished_at=state.get("finished_at"))
+        if not exists:
+            if not meta:
+                raise StoreError(f"run {run_id}: the first record has no run metadata")
+            values.update(id=run_id, created_at=float(meta.get("created_at", now)))
+            values.setdefault("config", {})
+            values.setdefault("summary", {})
+            self._insert_run(conn, values)
+        else:
+            conn.execute(update(runs).where(runs.c.id == run_id).values(**values))
+        if h.get("series"):
+            self._apply_series(conn, run_id, h["series"], record.blobs)
+        for f in h.get("files", ()):
+            conn.execute(delete(files_t).where(files_t.c.run_id == run_id,
+                                               files_t.c.path == f["path"]))
+            conn.execute(insert(files_t).values(run_id=run_id, path=f["path"], digest=f["digest"],
+                                                size=int(f["size"]), created_at=now))
+        media_rows = [
+            {"run_id": run_id, "key": m["key"], "step": int(m["step"]),
+             "kind": str(m["record"].get("_type", "unknown")), "record": m["record"]}
+            for m in h.get("media", ())
+        ]
+        if media_rows:
+            conn.execute(insert(media_t), media_rows)
+
+    def _insert_run(self, conn: Connection, values: dict[str, Any]) -> None:
+        base = values["name"]
+        for attempt in range(50):
+            try:
+                with conn.begin_nested():
+                    conn.execute(insert(runs).values(**values))
+                return
+            except sa_exc.IntegrityError:
+                # names are unique per project: a clash gets a numbered suffix
+                values["name"] = f"{base}-{attempt + 2}"
+        raise StoreError(f"could not find a free name for run {values['id']}")
+
+    def _series_row(self, conn: Connection, run_id: str, key: str,
+                    kind: str) -> tuple[int, int, int | None]:
+        """(series id, last chunk id, last chunk count) for a series, created if new."""
+        cached = self._series_ids.get((run_id, key))
+        if cached is not None:
+            return cached
+        sid = conn.execute(
+            select(series_t.c.id).where(series_t.c.run_id == run_id, series_t.c.key == key)
+        ).scalar()
+        if sid is None:
+            sid = conn.execute(
+                insert(series_t).values(run_id=run_id, key=key, kind=kind, count=0)
+            ).inserted_primary_key[0]
+            info: tuple[int, int, int | None] = (int(sid), -1, None)
+        else:
+            last = conn.execute(
+                select(chunks_t.c.id, chunks_t.c.count).where(chunks_t.c.series_id == sid)
+                .order_by(chunks_t.c.id.desc()).limit(1)
+            ).first()
+            info = (int(sid), int(last[0]), int(last[1])) if last else (int(sid), -1, None)
+        return info
+
+    def _apply_series(self, conn: Connection, run_id: str, entries: list[dict[str, Any]],
+                      blobs: list[bytes]) -> None:
+        new_chunks = []
+        for entry, blob in zip(entries, blobs):
+            key = entry["key"]
+            sid, last_chunk, last_count = self._series_row(conn, run_id, key,
+                                                           entry.get("kind", "float"))
+            n = int(entry["n"])
+            if last_count is not None and last_count + n <= MERGE_LIMIT and last_chunk >= 0:
+                old = conn.execute(select(chunks_t.c.data).where(chunks_t.c.id == last_chunk)
+                                   ).scalar_one()
+                merged = chunkcodec.concat([chunkcodec.decode(old), chunkcodec.decode(blob)])
+                conn.execute(update(chunks_t).where(chunks_t.c.id == last_chunk).values(
+                    data=chunkcodec.encode(*merged), count=len(merged),
+                    last_step=int(merged.steps.max())))
+                self._series_ids[(run_id, key)] = (sid, last_chunk, last_count + n)
+            else:
+                cid = conn.execute(insert(chunks_t).values(
+                    series_id=sid, first_step=int(entry["first_step"]),
+                    last_step=int(entry["last_step"]), count=n, data=blob,
+                )).inserted_primary_key[0]
+                self._series_ids[(run_id, key)] = (sid, int(cid), n)
+            new_chunks.append(sid)
+            self._update_stats(conn, sid, entry)
+
+    @staticmethod
+    def _update_stats(conn: Connection, sid: int, entry: dict[str, Any]) -> None:
+        row = conn.execute(select(series_t.c.count, series_t.c.min, series_t.c.max,
+                                  series_t.c.first_step, series_t.c.last_step,
+                                  series_t.c.backwards)
+                           .where(series_t.c.id == sid)).one()
+        count, cur_min, cur_max, first_step, last_step, backwards = row
+        lo, hi = float_in(entry.get("min")), float_in(entry.get("max"))
+        new_min = lo if cur_min is None else (cur_min if lo is None else min(cur_min, lo))
+        new_max = hi if cur_max is None else (cur_max if hi is None else max(cur_max, hi))
+        if isinstance(new_min, float) and new_min != new_min:
+            new_min = None
+        if isinstance(new_max, float) and new_max != new_max:
+            new_max = None
+        goes_back = bool(entry.get("backwards")) or (
+            last_step is not None and int(entry["first_step"]) < last_step)
+        conn.execute(update(series_t).where(series_t.c.id == sid).values(
+            count=int(count or 0) + int(entry["n"]),
+            min=new_min, max=new_max,
+            first_step=entry["first_step"] if first_step is None else first_step,
+            last_step=entry["last_step"],
+            last=float_in(entry.get("last")),
+            last_time=entry.get("last_time"),
+            backwards=bool(backwards) or goes_back,
+        ))
+
+    # -- edits -------------------------------------------------------------------------
+    def update_run(self, run_id: str, **fields: Any) -> None:
+        """Edit a run's name, tags, notes or favourite flag (from the UI or CLI)."""
+        allowed = {"name", "tags", "notes", "favorite"}
+        unknown = set(fields) - allowed
+        if unknown:
+            raise ValueError(f"cannot edit {', '.join(sorted(unknown))}")
+        values = dict(fields)
+        if "tags" in values:
+            tags = [str(t) for t in values["tags"]]
+            values["tags"] = tags
+            values["tags_text"] = "|" + "|".join(tags) + "|" if tags else ""
+        with self.write() as conn:
+            result = conn.execute(update(runs).where(runs.c.id == run_id).values(**values))
+            if result.rowcount == 0:
+                raise NotFoundError(f"no run with id {run_id!r}")
+
+    def delete_run(self, run_id: str) -> None:
+        """Delete a run and everything indexed for it."""
+        with self.write() as conn:
+            sids = select(series_t.c.id).where(series_t.c.run_id == run_id)
+            conn.execute(delete(chunks_t).where(chunks_t.c.series_id.in_(sids)))
+            conn.execute(delete(series_t).where(series_t.c.run_id == run_id))
+            conn.execute(delete(files_t).where(files_t.c.run_id == run_id))
+            conn.execute(delete(media_t).where(media_t.c.run_id == run_id))
+            result = conn.execute(delete(runs).where(runs.c.id == run_id))
+            if result.rowcount == 0:
+                raise NotFoundError(f"no run with id {run_id!r}")
+        self._series_ids = {k: v for k, v in self._series_ids.items() if k[0] != run_id}
+
+    # -- reads ---------------------------------------------------------------------------
+    def projects(self) -> list[dict[str, Any]]:
+        """Every project with its run count and last activity."""
+        counts = (
+            select(runs.c.project_id, func.count().label("runs"),
+                   func.max(runs.c.updated_at).label("last"))
+            .group_by(runs.c.project_id).subquery()
+        )
+        stmt = (
+            select(projects.c.name, projects.c.created_at, projects.c.updated_at,
+                   func.coalesce(counts.c.runs, 0), counts.c.last)
+            .select_from(projects.outerjoin(counts, counts.c.project_id == projects.c.id))
+            .order_by(func.coalesce(counts.c.last, projects.c.updated_at).desc())
+        )
+        with self.read() as conn:
+            return [
+                {"name": name, "created_at": created, "run_count": int(n),
+                 "last_activity": last if last is not None else updated}
+                for name, created, updated, n, last in conn.execute(stmt)
+            ]
+
+    def _runs_stmt(self, columns: Iterable[Any], project: str | None, filter: str | None,
+                   now: float) -> Any:
+        state = query.effective_state(now, self.heartbeat_timeout).label("state")
+        stmt = select(*columns, projects.c.name.label("project"), state).select_from(
+            runs.join(projects, projects.c.id == runs.c.project_id))
+        if project is not None:
+            stmt = stmt.where(projects.c.name == project)
+        return stmt.where(query.compile_filter(filter, self.dialect, now, self.heartbeat_timeout))
+
+    def runs(
+        self,
+        project: str | None = None,
+        filter: str | None = None,
+        order: str | None = None,
+        limit: int | None = None,
+        offset: int = 0,
+        ids: Sequence[str] | None = None,
+    ) -> list[dict[str, Any]]:
+        """Runs matching a filter expression, as dicts (no environment)."""
+        now = time.time()
+        stmt = self._runs_stmt(LIST_COLUMNS, project, filter, now)
+        if ids is not None:
+            stmt = stmt.where(runs.c.id.in_(list(ids)))
+        stmt = stmt.order_by(*query.order_by(order, self.dialect, now, self.heartbeat_timeout))
+        if limit is not None:
+            stmt = stmt.limit(limit)
+        if offset:
+            stmt = stmt.offset(offset)
+        with self.read() as conn:
+            return [self._row(dict(r._mapping), now) for r in conn.execute(stmt)]
+
+    def count_runs(self, project: str | None = None, filter: str | None = None) -> int:
+        now = time.time()
+        stmt = self._runs_stmt([runs.c.id], project, filter, now).subquery()
+        with self.read() as conn:
+            return int(conn.execute(select(func.count()).select_from(stmt)).scalar() or 0)
+
+    def _row(self, row: dict[str, Any], now: float) -> dict[str, Any]:
+        row["group"] = row.pop("group_name", None)
+        row["summary"] = {k: float_in(v) for k, v in (row.get("summary") or {}).items()}
+        row["config"] = row.get("config") or {}
+        row["tags"] = row.get("tags") or []
+        row["favorite"] = bool(row.get("favorite"))
+        end = row.get("finished_at") or (now if row["state"] == "running"
+                                         else row.get("heartbeat_at"))
+        row["duration"] = max(0.0, (end or row["created_at"]) - row["created_at"])
+        return row
+
+    def get_run(self, run_id: str) -> dict[str, Any]:
+        """One run with everything indexed about it, including the environment."""
+        now = time.time()
+        cols = LIST_COLUMNS + [runs.c.environment, runs.c.metric_defs, runs.c.error,
+                               runs.c.pid, runs.c.last_seq]
+        stmt = self._runs_stmt(cols, None, None, now).where(runs.c.id == run_id)
+        with self.read() as conn:
+            row = conn.execute(stmt).first()
+        if row is None:
+            raise NotFoundError(f"no run with id {run_id!r}")
+        out = self._row(dict(row._mapping), now)
+        out["environment"] = out.get("environment") or {}
+        out["metric_defs"] = out.get("metric_defs") or {}
+        return out
+
+    def resolve_run(self, ref: str, project: str | None = None) -> str:
+        """A run id from an id, an id prefix (>= 4 chars) or a unique name."""
+        with self.read() as conn:
+            if conn.execute(select(runs.c.id).where(runs.c.id == ref)).first():
+                return ref
+            stmt = select(runs.c.id).select_from(
+                runs.join(projects, projects.c.id == runs.c.project_id))
+            if project:
+                stmt = stmt.where(projects.c.name == project)
+            matches = [r[0] for r in conn.execute(stmt.where(runs.c.name == ref).limit(3))]
+            if not matches and len(ref) >= 4:
+                matches = [r[0] for r in conn.execute(
+                    stmt.where(runs.c.id.like(ref.replace("%", "") + "%")).limit(3))]
+        if len(matches) == 1:
+            return matches[0]
+        if not matches:
+            raise NotFoundError(f"no run with id or name {ref!r}")
+        raise NotFoundError(f"{ref!r} matches several runs ({', '.join(matches)}); use the id")
+
+    def series(self, run_id: str) -> list[dict[str, Any]]:
+        """The metric series of a run with their running stats."""
+        stmt = select(series_t.c.key, series_t.c.kind, series_t.c.count, series_t.c.first_step,
+                      series_t.c.last_step, series_t.c.min, series_t.c.max, series_t.c.last,
+                      series_t.c.last_time, series_t.c.backwards
+                      ).where(series_t.c.run_id == run_id).order_by(series_t.c.key)
+        with self.read() as conn:
+            out = []
+            for r in conn.execute(stmt):
+                row = dict(r._mapping)
+                if row["last"] is None and row["count"]:
+                    row["last"] = float("nan")  # SQLite stores NaN as NULL
+                out.append(row)
+            return out
+
+    def read_series(self, run_id: str, key: str) -> chunkcodec.Points:
+        """All points of one series, in logging order."""
+        return self.read_many([run_id], [key]).get((run_id, key)) or chunkcodec.concat([])
+
+    def read_many(self, run_ids: Sequence[str], keys: Sequence[str]
+                  ) -> dict[tuple[str, str], chunkcodec.Points]:
+        """Points of several series at once: {(run_id, key): Points}."""
+        stmt = (select(series_t.c.run_id, series_t.c.key, chunks_t.c.data)
+                .select_from(series_t.join(chunks_t, chunks_t.c.series_id == series_t.c.id))
+                .where(series_t.c.run_id.in_(list(run_ids)), series_t.c.key.in_(list(keys)))
+                .order_by(series_t.c.id, chunks_t.c.id))
+        parts: dict[tuple[str, str], list[chunkcodec.Points]] = {}
+        with self.read() as conn:
+            for run_id, key, data in conn.execute(stmt):
+                parts.setdefault((run_id, key), []).append(chunkcodec.decode(data))
+        return {k: chunkcodec.concat(v) for k, v in parts.items()}
+
+    def files(self, run_id: str) -> list[dict[str, Any]]:
+        stmt = select(files_t.c.path, files_t.c.digest, files_t.c.size, files_t.c.created_at
+                      ).where(files_t.c.run_id == run_id).order_by(files_t.c.path)
+        with self.read() as conn:
+            return [dict(r._mapping) for r in conn.execute(stmt)]
+
+    def media(self, run_id: str, key: str | None = None) -> list[dict[str, Any]]:
+        stmt = select(media_t.c.key, media_t.c.step, media_t.c.kind, media_t.c.record
+                      ).where(media_t.c.run_id == run_id)
+        if key is not None:
+            stmt = stmt.where(media_t.c.key == key)
+        with self.read() as conn:
+            return [dict(r._mapping) for r in conn.execute(stmt.order_by(media_t.c.key,
+                                                                         media_t.c.step))]
+
+    def run_ids(self) -> list[str]:
+        with self.read() as conn:
+            return [r[0] for r in conn.execute(select(runs.c.id))]
+
+
+def sqlite_url(path: str | Path) -> str:
+    return f"sqlite:///{Path(path)}"
+
+
+__all__ = ["SQLStore", "sqlite_url", "float_out"]

@@ -1,0 +1,372 @@
+"""The background writer: batches logged rows into columnar chunks, the run log and the index.
+
+``Run.log`` only appends ``(step, time, row)`` to :attr:`Writer.rows`. The writer
+thread wakes at least every ``flush_interval`` seconds (or when the buffer is
+full), turns the rows into one chunk per series, appends one framed record to
+the run log (the truth) and then applies it to the sink (the local index or
+the team server).
+
+This is the one place that tolerates failures, and it reports them:
+
+* the sink fails (database locked, read-only, server down): the run goes on,
+  records stay queued in memory up to a bound and are retried; past the bound
+  they are dropped from memory only (they are in the run log) and the writer
+  re-reads them from the log once the sink is back; ``labtrack sync`` does the
+  same after the process is gone.
+* the run log cannot be written (disk full): the batch is kept and retried;
+  past ``max_buffer * 10`` unwritten points the oldest are dropped and counted,
+  and ``finish()`` says how many.
+"""
+
+from __future__ import annotations
+
+import collections
+import sys
+import threading
+import time
+from collections.abc import Callable
+from typing import Any, Protocol
+
+from ._jsonsafe import float_out
+from .runlog import Record, RunLogWriter, read_records
+from .summary import Stats
+
+MAX_PENDING_BYTES = 64 << 20
+HEARTBEAT_EVERY = 10.0
+
+
+class Sink(Protocol):
+    """Where flushed records go after the run log."""
+
+    def apply(self, run_id: str, records: list[Record]) -> int: ...
+    def last_seq(self, run_id: str) -> int: ...
+    def heartbeat(self, run_id: str, when: float) -> None: ...
+    def close(self) -> None: ...
+
+
+def _warn(message: str) -> None:
+    print(f"labtrack: {message}", file=sys.stderr, flush=True)
+
+
+def _safe_float(value: Any) -> float:
+    try:
+        return float(value)
+    except OverflowError:
+        return float("inf") if value > 0 else float("-inf")
+
+
+def _kind(value: Any) -> str:
+    t = type(value)
+    if t is bool:
+        return "bool"
+    if t is int:
+        return "int"
+    return "float"
+
+
+class Writer:
+    """Owns the row buffer, the series stats and the writer thread of one run."""
+
+    def __init__(
+        self,
+        run_id: str,
+        log: RunLogWriter,
+        make_sink: Callable[[], Sink] | None,
+        header_parts: Callable[[], dict[str, Any]],
+        summary: Callable[[], dict[str, Any]],
+        current_step: Callable[[], int],
+        flush_interval: float = 1.0,
+        max_buffer: int = 200_000,
+    ) -> None:
+        self.run_id = run_id
+        self.log = log
+        self.rows: collections.deque[tuple[int, float, dict[str, Any]]] = collections.deque()
+        self.stats: dict[str, Stats] = {}
+        self.max_buffer = max_buffer
+        self.flush_interval = flush_interval
+        self._make_sink = make_sink
+        self._sink: Sink | None = None
+        self._sink_failed_at = 0.0
+        self._header_parts = header_parts
+        self._summary = summary
+        self._current_step = current_step
+        self._cols: dict[str, list[tuple[Any, Any, Any]]] = {}
+        self._ingest_lock = threading.Lock()
+        self._flush_lock = threading.Lock()
+        self._wake = threading.Event()
+        self._stopping = False
+        self._log_done = threading.Event()
+        self._index_done = threading.Event()
+        self._thread = threading.Thread(target=self._loop, name=f"labtrack-writer-{run_id}",
+                                        daemon=True)
+        self.summary_dirty = False
+        self._pending: list[Record] = []
+        self._pending_bytes = 0
+        self._needs_resync = False
+        self._unwritten: list[tuple[dict[str, Any], list[bytes], int]] = []
+        self.dropped_points = 0
+        self.sink_error: str | None = None
+        self.log_error: str | None = None
+        self._last_heartbeat = 0.0
+        self._warned: set[str] = set()
+
+    # -- thread ----------------------------------------------------------------
+    def start(self) -> None:
+        self._thread.start()
+
+    def is_alive(self) -> bool:
+        return self._thread.is_alive()
+
+    def wake(self) -> None:
+        self._wake.set()
+
+    def wait_for_room(self) -> None:
+        """Back-pressure: block ``log()`` while the buffer is full."""
+        self._wake.set()
+        while len(self.rows) >= self.max_buffer and self._thread.is_alive():
+            time.sleep(0.0005)
+
+    def _loop(self) -> None:
+        try:
+            while not self._stopping:
+                self._wake.wait(self.flush_interval)
+                self._wake.clear()
+                if self._stopping:
+                    break
+                self._flush_safely()
+            self._flush_safely(final=True)
+        finally:
+            self._log_done.set()
+            self._index_done.set()
+            if self._sink is not None:
+                try:
+                    self._sink.close()
+                except Exception:  # noqa: BLE001 - closing must not raise at exit
+                    pass
+
+    def _flush_safely(self, final: bool = False) -> None:
+        try:
+            self.flush(final=final)
+        except Exception as err:  # noqa: BLE001 - the writer must survive anything
+            self._warn_once("flush", f"writer error: {type(err).__name__}: {err}")
+
+    def stop(self, timeout: float) -> bool:
+        """Final flush and stop. Returns False if the index was not updated in time."""
+        self._stopping = True
+        self._wake.set()
+        deadline = time.monotonic() + timeout
+        if not self._thread.is_alive():
+            return True
+        self._log_done.wait(max(0.0, deadline - time.monotonic()))
+        self._index_done.wait(max(0.0, deadline - time.monotonic()))
+        return self._index_done.is_set() and not self._pending and not self._needs_resync
+
+    # -- ingest ----------------------------------------------------------------
+    def ingest(self) -> None:
+        """Move buffered rows into per-series columns and update the stats."""
+        import numpy as np
+
+        with self._ingest_lock:
+            dq = self.rows
+            n = len(dq)
+            if not n:
+                return
+            popleft = dq.popleft
+            groups: dict[tuple[str, ...], tuple[list[int], list[float], list[tuple[Any, ...]],
+                                               dict[str, Any]]] = {}
+            for _ in range(n):
+                step, t, row = popleft()
+                keys = tuple(row)
+                g = groups.get(keys)
+                if g is None:
+                    groups[keys] = g = ([], [], [], row)
+                g[0].append(step)
+                g[1].append(t)
+                g[2].append(tuple(row.values()))
+            for keys, (steps, times, vals, first) in groups.items():
+                if not keys:
+                    continue
+                s = np.array(steps, dtype=np.int64)
+                tt = np.array(times, dtype=np.float64)
+                try:
+                    arr = np.array(vals, dtype=np.float64)
+                except (OverflowError, TypeError, ValueError):
+                    arr = np.array([[_safe_float(v) for v in r] for r in vals], dtype=np.float64)
+                    self._warn_once("overflow", "a logged integer is beyond the float64 range "
+                                    "and was stored as +/-inf")
+                backwards = bool(len(s) > 1 and (np.diff(s) < 0).any())
+                for j, key in enumerate(keys):
+                    col = arr[:, j]
+                    self._cols.setdefault(key, []).append((s, col, tt))
+                    st = self.stats.get(key)
+                    if st is None:
+                        st = self.stats[key] = Stats(kind=_kind(first[key]))
+                    elif st.kind != "float" and _kind(first[key]) != st.kind:
+                        st.kind = "float"
+                    if backwards or (st.count and int(s[0]) < st.last_step):
+                        st.backwards = True
+                    st.merge(col, int(s[-1]))
+            self.summary_dirty = True
+
+    # -- flush -----------------------------------------------------------------
+    def flush(self, final: bool = False) -> None:
+        """Write everything buffered to the run log, then to the sink."""
+        import numpy as np
+
+        from .store import chunks as codec
+
+        with self._flush_lock:
+            self.ingest()
+            with self._ingest_lock:
+                cols, self._cols = self._cols, {}
+            header: dict[str, Any] = self._header_parts()
+            if self.summary_dirty or "summary_explicit" in header:
+                self.summary_dirty = False
+                header["summary"] = self._summary()
+            entries: list[dict[str, Any]] = []
+            blobs: list[bytes] = []
+            points = 0
+            for key, parts in cols.items():
+                steps = np.concatenate([p[0] for p in parts])
+                values = np.concatenate([p[1] for p in parts])
+                times = np.concatenate([p[2] for p in parts])
+                st = self.stats[key]
+                finite = values[np.isfinite(values)]
+                entries.append({
+                    "key": key, "n": len(steps), "kind": st.kind,
+                    "first_step": int(steps[0]), "last_step": int(steps[-1]),
+                    "min": float_out(float(finite.min())) if len(finite) else None,
+                    "max": float_out(float(finite.max())) if len(finite) else None,
+                    "sum": float_out(float(finite.sum())), "finite": len(finite),
+                    "first": float_out(float(values[0])), "last": float_out(float(values[-1])),
+                    "last_time": float(times[-1]),
+                    "backwards": bool(st.backwards),
+                })
+                blobs.append(codec.encode(steps, values, times))
+                points += len(steps)
+            now = time.time()
+            if entries:
+                header["series"] = entries
+            if not header:
+                self._retry_unwritten()
+                if final:
+                    self._sync_log()
+                    self._log_done.set()
+                self._apply_pending()
+                if now - self._last_heartbeat > HEARTBEAT_EVERY:
+                    self._heartbeat(now)
+                return
+            header["time"] = now
+            header["step"] = self._current_step()
+            self._retry_unwritten()
+            self._append(header, blobs, points)
+            if final:
+                self._sync_log()
+                self._log_done.set()
+            self._apply_pending()
+            self._last_heartbeat = now
+
+    def _sync_log(self) -> None:
+        try:
+            self.log.sync()
+        except OSError:
+            pass
+
+    def _append(self, header: dict[str, Any], blobs: list[bytes], points: int) -> None:
+        try:
+            seq = self.log.append(header, blobs)
+        except OSError as err:
+            self.log_error = str(err)
+            self._warn_once("log", f"cannot write the run log {self.log.path} ({err}); keeping "
+                            "data in memory and retrying")
+            self._unwritten.append((header, blobs, points))
+            total = sum(p for _, _, p in self._unwritten)
+            while total > self.max_buffer * 10 and len(self._unwritten) > 1:
+                _, _, lost = self._unwritten.pop(0)
+                self.dropped_points += lost
+                total -= lost
+            return
+        record = Record(dict(header, seq=seq), blobs)
+        self._pending.append(record)
+        self._pending_bytes += sum(len(b) for b in blobs)
+
+    def _retry_unwritten(self) -> None:
+        while self._unwritten:
+            header, blobs, points = self._unwritten[0]
+            try:
+                seq = self.log.append(header, blobs)
+            except OSError:
+                return
+            self._unwritten.pop(0)
+            self._pending.append(Record(dict(header, seq=seq), blobs))
+            self._pending_bytes += sum(len(b) for b in blobs)
+        self.log_error = None
+
+    # -- sink --------------------------------------------------------------------
+    def _get_sink(self) -> Sink | None:
+        if self._make_sink is None:
+            return None
+        if self._sink is None:
+            if time.time() - self._sink_failed_at < 5.0:
+                return None
+            try:
+                self._sink = self._make_sink()
+            except Exception as err:  # noqa: BLE001
+                self._sink_failed_at = time.time()
+                self._sink_failure(err)
+                return None
+        return self._sink
+
+    def _sink_failure(self, err: Exception) -> None:
+        self.sink_error = f"{type(err).__name__}: {err}"
+        self._warn_once("sink", f"cannot update the index ({self.sink_error}). Logging goes on "
+                        "into the run log; the index catches up when it can (or `labtrack sync`).")
+
+    def _apply_pending(self) -> None:
+        sink = self._get_sink()
+        if sink is None:
+            self._index_done_if_idle()
+            self._bound_pending()
+            return
+        try:
+            if self._needs_resync:
+                after = sink.last_seq(self.run_id)
+                missing = [r for r in read_records(self.log.path, after_seq=after)
+                           if r.seq <= self.log.last_seq]
+                sink.apply(self.run_id, missing)
+                self._needs_resync = False
+                self._pending = [r for r in self._pending if r.seq > self.log.last_seq]
+            if self._pending:
+                sink.apply(self.run_id, self._pending)
+            self._pending = []
+            self._pending_bytes = 0
+            self.sink_error = None
+        except Exception as err:  # noqa: BLE001 - any sink failure leaves the log intact
+            self._sink_failure(err)
+            self._bound_pending()
+        self._index_done_if_idle()
+
+    def _bound_pending(self) -> None:
+        if self._pending_bytes > MAX_PENDING_BYTES or len(self._pending) > 10_000:
+            self._pending = []
+            self._pending_bytes = 0
+            self._needs_resync = True
+
+    def _index_done_if_idle(self) -> None:
+        if self._stopping and self._log_done.is_set() and not self._pending:
+            self._index_done.set()
+
+    def _heartbeat(self, now: float) -> None:
+        self._last_heartbeat = now
+        sink = self._get_sink()
+        if sink is None:
+            return
+        try:
+            sink.heartbeat(self.run_id, now)
+        except Exception as err:  # noqa: BLE001
+            self._sink_failure(err)
+
+    def _warn_once(self, kind: str, message: str) -> None:
+        if kind not in self._warned:
+            self._warned.add(kind)
+            _warn(message)
