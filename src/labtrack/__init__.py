@@ -27,7 +27,7 @@ from .errors import (
 )
 from .settings import Settings
 
-__version__ = "0.1.0"
+from ._version import VERSION as __version__
 
 config = ConfigProxy()
 summary = SummaryProxy()

@@ -63,12 +63,12 @@ ENV_PREFIXES = (
 def _program() -> str | None:
     """Absolute path of the entry script, or None (``python -c``, interactive)."""
     main = sys.modules.get("__main__")
-    candidates = [getattr(main, "__file__", None)]
+    candidates: list[str | None] = [getattr(main, "__file__", None)]
     if sys.argv and sys.argv[0] not in ("", "-c", "-m"):
         candidates.append(sys.argv[0])
     for candidate in candidates:
         if candidate and os.path.isfile(candidate):
-            return os.path.abspath(candidate)
+            return os.path.abspath(str(candidate))
     return None
 
 
@@ -162,7 +162,7 @@ def capture_machine() -> dict[str, Any]:
     from ..system.gpu import MB, gpu_inventory
 
     try:
-        affinity: int | None = len(os.sched_getaffinity(0))  # type: ignore[attr-defined]
+        affinity: int | None = len(os.sched_getaffinity(0))
     except (AttributeError, OSError):
         affinity = None
     try:

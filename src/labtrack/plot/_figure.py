@@ -56,6 +56,7 @@ class Plot(Media):
             figure = figure.to_plotly_json()
         if not isinstance(figure, Mapping):
             raise TypeError(f"expected a plotly figure or dict, got {type(figure).__name__}")
+        figure = _decode_typed_arrays(figure)
         fig = {"data": list(figure.get("data", [])), "layout": dict(figure.get("layout", {}))}
         return cls("plotly", fig, title=title)
 
@@ -65,7 +66,7 @@ class Plot(Media):
             "_type": self._type,
             "kind": self.kind,
             "title": self.title,
-            "figure": json_safe(self.figure),
+            "figure": figure_safe(self.figure),
         }
         if self.table is not None:
             record["table"] = self.table.to_record(put_blob)
@@ -73,6 +74,37 @@ class Plot(Media):
 
     def __repr__(self) -> str:
         return f"<Plot {self.kind} title={self.title!r}>"
+
+
+def _decode_typed_arrays(value: Any) -> Any:
+    """Turn plotly's base64 typed arrays (``{"dtype": "f8", "bdata": ...}``) into lists."""
+    if isinstance(value, Mapping):
+        if set(value) in ({"dtype", "bdata"}, {"dtype", "bdata", "shape"}):
+            import base64
+
+            import numpy as np
+
+            arr = np.frombuffer(base64.b64decode(value["bdata"]), dtype="<" + value["dtype"])
+            if "shape" in value:
+                arr = arr.reshape([int(n) for n in str(value["shape"]).split(",") if n.strip()])
+            return arr.tolist()
+        return {k: _decode_typed_arrays(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_decode_typed_arrays(v) for v in value]
+    return value
+
+
+def figure_safe(value: Any) -> Any:
+    """Like :func:`json_safe`, but NaN and infinities become None (a gap in plotly)."""
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, Mapping):
+        return {str(k): figure_safe(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [figure_safe(v) for v in value]
+    if (type(value).__module__ or "").startswith("numpy") and hasattr(value, "tolist"):
+        return figure_safe(value.tolist())  # a numpy array or scalar
+    return json_safe(value)
 
 
 def num_list(values: Any) -> list[float | None]:

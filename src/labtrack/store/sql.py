@@ -359,6 +359,12 @@ class SQLStore:
             backwards=bool(backwards) or goes_back,
         ))
 
+    def heartbeat(self, run_id: str, when: float) -> None:
+        """Mark a running run alive without a new record."""
+        with self.write() as conn:
+            conn.execute(update(runs).where(runs.c.id == run_id, runs.c.state == "running")
+                         .values(heartbeat_at=when))
+
     # -- edits -------------------------------------------------------------------------
     def update_run(self, run_id: str, **fields: Any) -> None:
         """Edit a run's name, tags, notes or favourite flag (from the UI or CLI)."""

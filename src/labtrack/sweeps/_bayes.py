@@ -55,7 +55,7 @@ def suggest(config: SweepConfig, trials: Sequence[Trial], rng: random.Random) ->
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
         sampler = optuna.samplers.TPESampler(seed=rng.getrandbits(31), multivariate=True)
-        direction = "maximize" if config.metric.goal == "maximize" else "minimize"
+        direction: Any = config.metric.goal
         study = optuna.create_study(direction=direction, sampler=sampler)
         for frozen in _frozen_trials(config, trials, codecs, optuna):
             study.add_trial(frozen)
@@ -76,11 +76,11 @@ def _frozen_trials(
 ) -> list[Any]:
     metric = config.metric
     assert metric is not None
-    done = [t.value for t in trials if _observed(t)]
+    done = [float(t.value) for t in trials if t.value is not None and _observed(t)]
     worst = best = None
     if done:
-        worst = max(done) if metric.goal == "minimize" else min(done)  # type: ignore[type-var]
-        best = min(done) if metric.goal == "minimize" else max(done)  # type: ignore[type-var]
+        worst = max(done) if metric.goal == "minimize" else min(done)
+        best = min(done) if metric.goal == "minimize" else max(done)
     State = optuna.trial.TrialState
     out = []
     for t in trials:
@@ -132,17 +132,18 @@ def _codec(p: ParamSpec, optuna: Any) -> _Codec:
         return _Codec(d.CategoricalDistribution(list(range(len(keys)))), encode_cat,
                       lambda i: values[i])
     if dist == "int_uniform":
-        lo, hi = int(p.min), int(p.max)  # type: ignore[arg-type]
-        return _Codec(d.IntDistribution(lo, hi), lambda v: _clip(int(_num(v)), lo, hi), int)
+        imin, imax = int(p.arg("min")), int(p.arg("max"))
+        return _Codec(d.IntDistribution(imin, imax), lambda v: _clip(int(_num(v)), imin, imax),
+                      int)
     base = dist.removeprefix("q_")
 
     def rounded(f: Callable[[float], float]) -> Callable[[float], Any]:
         if dist.startswith("q_"):
-            return lambda x: quantize(f(x), p.q)  # type: ignore[arg-type]
+            return lambda x: quantize(f(x), p.arg("q"))
         return lambda x: float(f(x))
 
     if base in ("normal", "log_normal"):
-        nd = statistics.NormalDist(p.mu, p.sigma)  # type: ignore[arg-type]
+        nd = statistics.NormalDist(p.arg("mu"), p.arg("sigma"))
         log = base == "log_normal"
 
         def to_u(v: Any) -> float:
@@ -163,17 +164,17 @@ def _codec(p: ParamSpec, optuna: Any) -> _Codec:
 
 def _float_range(p: ParamSpec) -> tuple[float, float, bool]:
     base = p.distribution.removeprefix("q_")
-    lo, hi = p.min, p.max
-    if base == "uniform":
-        return float(lo), float(hi), False  # type: ignore[arg-type]
-    if base == "log_uniform":
-        return math.exp(lo), math.exp(hi), True  # type: ignore[arg-type]
-    if base in ("log_uniform_values", "inv_log_uniform_values"):
-        return float(lo), float(hi), True  # type: ignore[arg-type]
-    if base == "inv_log_uniform":
-        return math.exp(-hi), math.exp(-lo), True  # type: ignore[operator]
     if base == "beta":
         return 0.0, 1.0, False
+    lo, hi = float(p.arg("min")), float(p.arg("max"))
+    if base == "uniform":
+        return lo, hi, False
+    if base == "log_uniform":
+        return math.exp(lo), math.exp(hi), True
+    if base in ("log_uniform_values", "inv_log_uniform_values"):
+        return lo, hi, True
+    if base == "inv_log_uniform":
+        return math.exp(-hi), math.exp(-lo), True
     raise ValueError(f"no bayes codec for distribution {p.distribution}")
 
 

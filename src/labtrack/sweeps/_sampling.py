@@ -37,31 +37,29 @@ def sample(p: ParamSpec, rng: random.Random) -> Any:
             return rng.choices(p.values, weights=p.probabilities)[0]
         return rng.choice(p.values)
     if d == "int_uniform":
-        return rng.randint(int(p.min), int(p.max))  # type: ignore[arg-type]
+        return rng.randint(int(p.arg("min")), int(p.arg("max")))
     x = _continuous(p, rng)
     if d.startswith("q_"):
-        assert p.q is not None
-        return quantize(x, p.q)
+        return quantize(x, p.arg("q"))
     return x
 
 
 def _continuous(p: ParamSpec, rng: random.Random) -> float:
     d = p.distribution.removeprefix("q_")
-    lo, hi = p.min, p.max
-    if d == "uniform":
-        return rng.uniform(lo, hi)  # type: ignore[arg-type]
-    if d == "log_uniform":
-        return math.exp(rng.uniform(lo, hi))  # type: ignore[arg-type]
-    if d in ("log_uniform_values", "inv_log_uniform_values"):
-        return math.exp(rng.uniform(math.log(lo), math.log(hi)))  # type: ignore[arg-type]
-    if d == "inv_log_uniform":
-        return math.exp(-rng.uniform(lo, hi))  # type: ignore[arg-type]
-    if d == "normal":
-        return rng.gauss(p.mu, p.sigma)  # type: ignore[arg-type]
-    if d == "log_normal":
-        return math.exp(rng.gauss(p.mu, p.sigma))  # type: ignore[arg-type]
+    if d in ("normal", "log_normal"):
+        x = rng.gauss(p.arg("mu"), p.arg("sigma"))
+        return math.exp(x) if d == "log_normal" else x
     if d == "beta":
-        return rng.betavariate(p.a, p.b)  # type: ignore[arg-type]
+        return rng.betavariate(p.arg("a"), p.arg("b"))
+    lo, hi = p.arg("min"), p.arg("max")
+    if d == "uniform":
+        return rng.uniform(lo, hi)
+    if d == "log_uniform":
+        return math.exp(rng.uniform(lo, hi))
+    if d in ("log_uniform_values", "inv_log_uniform_values"):
+        return math.exp(rng.uniform(math.log(lo), math.log(hi)))
+    if d == "inv_log_uniform":
+        return math.exp(-rng.uniform(lo, hi))
     raise ValueError(f"no sampler for distribution {p.distribution}")
 
 
@@ -78,13 +76,13 @@ def grid_values(p: ParamSpec) -> list[Any]:
         assert p.values is not None
         return list(p.values)
     if d == "int_uniform":
-        return list(range(int(p.min), int(p.max) + 1))  # type: ignore[arg-type]
+        return list(range(int(p.arg("min")), int(p.arg("max")) + 1))
     if d == "q_uniform":
-        assert p.min is not None and p.max is not None and p.q is not None
-        n = math.ceil((p.max - p.min) / p.q - 1e-9)
-        if isinstance(p.q, int) and isinstance(p.min, int):
-            return [p.min + i * p.q for i in range(n)]
-        start, step = Decimal(repr(float(p.min))), Decimal(repr(float(p.q)))
+        lo, hi, q = p.arg("min"), p.arg("max"), p.arg("q")
+        n = math.ceil((hi - lo) / q - 1e-9)
+        if isinstance(q, int) and isinstance(lo, int):
+            return [lo + i * q for i in range(n)]
+        start, step = Decimal(repr(float(lo))), Decimal(repr(float(q)))
         return [float(start + i * step) for i in range(n)]
     raise ValueError(f"grid search cannot enumerate distribution {d}")
 

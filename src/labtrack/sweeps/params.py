@@ -74,6 +74,13 @@ class ParamSpec:
     a: float | None = None
     b: float | None = None
 
+    def arg(self, key: str) -> float:
+        """A numeric argument (min, max, mu, sigma, q, a, b); ints stay ints."""
+        v = getattr(self, key)
+        if v is None:
+            raise ValueError(f"{self.name}: distribution {self.distribution} has no {key}")
+        return v
+
     @property
     def name(self) -> str:
         """The dotted path, for messages and flat keys (``optimizer.lr``)."""

@@ -1,0 +1,33 @@
+"""Api methods that live in feature modules (artifacts, sweeps, reports), loaded lazily."""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+EXTENSIONS: dict[str, str] = {
+    "artifact": "labtrack.artifacts.api:artifact",
+    "artifacts": "labtrack.artifacts.api:artifacts",
+    "artifact_versions": "labtrack.artifacts.api:artifact_versions",
+    "artifact_types": "labtrack.artifacts.api:artifact_types",
+    "artifact_collections": "labtrack.artifacts.api:artifact_collections",
+    "delete_artifact_version": "labtrack.artifacts.api:delete_artifact_version",
+    "sweep": "labtrack.sweeps.api:api_sweep",
+    "sweeps": "labtrack.sweeps.api:api_sweeps",
+    "reports": "labtrack.reports.api:reports",
+    "report": "labtrack.reports.api:report",
+}
+
+
+def api_extension(api: Any, name: str) -> Any:
+    if name.startswith("_"):
+        raise AttributeError(name)
+    target = EXTENSIONS.get(name)
+    if target is None:
+        raise AttributeError(f"'Api' object has no attribute {name!r}")
+    module_name, func_name = target.split(":")
+    try:
+        func = getattr(importlib.import_module(module_name), func_name)
+    except ImportError as err:
+        raise AttributeError(f"Api.{name} is not available: {err}") from err
+    return func.__get__(api)

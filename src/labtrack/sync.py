@@ -1,0 +1,107 @@
+"""``labtrack sync``: apply run logs to the index, idempotently; rebuild a broken index.
+
+The index remembers the last applied sequence number of each run, so syncing a
+run that is fully indexed reads only its record headers and writes nothing.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from .errors import RunLogError, StoreError
+from .runlog import ScanResult, iter_records
+from .settings import Settings
+
+BATCH = 256
+
+
+@dataclass
+class SyncReport:
+    runs: int = 0
+    records: int = 0
+    torn: list[str] = field(default_factory=list)
+    errors: dict[str, str] = field(default_factory=dict)
+
+
+def run_logs(store_dir: Path, run_ids: Iterable[str] | None = None) -> list[tuple[str, Path]]:
+    """(run id, log path) of every run log under ``store_dir/runs``."""
+    runs_dir = store_dir / "runs"
+    if run_ids is not None:
+        return [(r, runs_dir / r / "run.log") for r in run_ids]
+    if not runs_dir.is_dir():
+        return []
+    out = []
+    for entry in sorted(os.scandir(runs_dir), key=lambda e: e.name):
+        log = Path(entry.path) / "run.log"
+        if entry.is_dir() and log.exists():
+            out.append((entry.name, log))
+    return out
+
+
+def sync_run(store: object, run_id: str, log_path: Path, report: SyncReport) -> int:
+    """Apply the records of one run log that the store lacks; returns how many."""
+    after = store.last_seq(run_id)  # type: ignore[attr-defined]
+    scan = ScanResult(0, 0, False)
+    batch = []
+    applied = 0
+    for record in iter_records(log_path, after_seq=after, scan=scan):
+        batch.append(record)
+        if len(batch) >= BATCH:
+            store.apply(run_id, batch)  # type: ignore[attr-defined]
+            applied += len(batch)
+            batch = []
+    if batch:
+        store.apply(run_id, batch)  # type: ignore[attr-defined]
+        applied += len(batch)
+    if scan.torn:
+        report.torn.append(run_id)
+    return applied
+
+
+def sync(
+    store_dir: str | Path | None = None,
+    run_ids: Iterable[str] | None = None,
+    rebuild: bool = False,
+    progress: Callable[[int, int, str], None] | None = None,
+) -> SyncReport:
+    """Bring the index of ``store_dir`` up to date with its run logs.
+
+    Args:
+        rebuild: move the database aside (kept as ``labtrack.db.broken-<time>``)
+            and build a new one from every run log.
+        progress: called as ``progress(done, total, run_id)``.
+    """
+    from .store import open_store
+
+    directory = Path(store_dir) if store_dir is not None else Settings().dir
+    if rebuild:
+        _move_aside(directory / "labtrack.db")
+    store = open_store(directory)
+    report = SyncReport()
+    logs = run_logs(directory, run_ids)
+    try:
+        for i, (run_id, path) in enumerate(logs):
+            if progress:
+                progress(i, len(logs), run_id)
+            try:
+                report.records += sync_run(store, run_id, path, report)
+                report.runs += 1
+            except (RunLogError, StoreError, OSError) as err:
+                report.errors[run_id] = str(err)
+        if progress:
+            progress(len(logs), len(logs), "")
+    finally:
+        store.close()
+    return report
+
+
+def _move_aside(db: Path) -> None:
+    stamp = time.strftime("%Y%m%d-%H%M%S")
+    for suffix in ("", "-wal", "-shm"):
+        path = Path(str(db) + suffix)
+        if path.exists():
+            path.rename(Path(f"{db}.broken-{stamp}{suffix}"))
