@@ -13,14 +13,19 @@ if TYPE_CHECKING:
 def start(run: Run, settings: Settings) -> None:
     """Start environment capture (one shot) and the system monitor thread."""
     if not (settings.disable_env and settings.disable_git):
-        threading.Thread(target=_capture, args=(run, settings), daemon=True,
-                         name=f"labtrack-capture-{run.id}").start()
+        thread = threading.Thread(target=_capture, args=(run, settings), daemon=True,
+                                  name=f"labtrack-capture-{run.id}")
+        run._capture_thread = thread  # type: ignore[attr-defined]
+        thread.start()
     if not settings.disable_stats:
         try:
             from .system.monitor import SystemMonitor
         except ImportError:
             return
-        monitor = SystemMonitor(run._log_system, interval=settings.stats_interval)
+        import os
+
+        monitor = SystemMonitor(run._log_system, interval=settings.stats_interval,
+                                pid=run._monitor_pid, cwd=os.getcwd())
         run._monitors = [monitor]  # type: ignore[attr-defined]
         monitor.start()
 
@@ -35,8 +40,6 @@ def _capture(run: Run, settings: Settings) -> None:
         if diff:
             run._add_file_bytes("code/uncommitted.diff", diff)
             environment.setdefault("git", {})["diff_file"] = "code/uncommitted.diff"
-        if not run.finished:
-            run.set_environment(environment)
+        run.set_environment(environment)
     except Exception as err:  # noqa: BLE001 - capture must never break a run
-        if not run.finished:
-            run.set_environment({"error": f"{type(err).__name__}: {err}"})
+        run.set_environment({"error": f"{type(err).__name__}: {err}"})

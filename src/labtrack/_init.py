@@ -97,8 +97,17 @@ def init(
         raise UsageError(f"run id {run_id!r} is invalid: use 1-64 letters, digits, '-', '_', '.'")
     if env_attach:
         resume = resume or "allow"
-    log_path = run_log_path(s, run_id)
+    side = s.run_stream != "main"
+    if side:
+        if not env_attach:
+            s.run_stream = "main"
+            side = False
+        else:  # `labtrack run` owns the run: it captures environment and system metrics
+            s.disable_stats = s.disable_env = s.disable_git = True
+    log_path = run_log_path(s, run_id, s.run_stream)
     exists = log_path.exists() and log_path.stat().st_size > 0
+    if side:
+        exists = exists or run_log_path(s, run_id).exists()
     if resume in ("must",) and not exists:
         raise UsageError(f"resume='must' but run {run_id} does not exist in {s.dir}")
     if resume == "never" and exists:
@@ -122,7 +131,9 @@ def init(
             "to a writable directory"
         ) from err
 
-    state = _read_state(log_path) if resuming else {}
+    state = _read_state(log_path) if resuming and log_path.exists() else {}
+    if side and not state.get("run") and run_log_path(s, run_id).exists():
+        state["run"] = _read_state(run_log_path(s, run_id)).get("run")
     meta: dict[str, Any] = dict(state.get("run") or {})
     now = time.time()
     project = project or meta.get("project") or s.project
@@ -170,7 +181,7 @@ def init(
     run._start()
     _start_background(run, s)
     if not s.silent:
-        verb = "resumed" if resuming else "started"
+        verb = "attached to" if env_attach else ("resumed" if resuming else "started")
         print(f"labtrack: {verb} run {run_name} ({run_id}) in project {project}",
               file=sys.stderr)
     return run

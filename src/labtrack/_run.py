@@ -59,6 +59,7 @@ class Run:
         self._media_count = 0
         self.resumed = resumed
         self.should_stop = False
+        self._monitor_pid: int | None = None  # `labtrack run` points this at its child
         self.defs = MetricDefs()
         self.config = Config(on_change=lambda: self._mark("config"))
         from .summary import Summary
@@ -77,6 +78,7 @@ class Run:
         self._writer = Writer(
             run_id, log, make_sink, self._header_parts, self._summary_for_writer,
             lambda: self._step, settings.flush_interval, settings.max_buffer,
+            stream=settings.run_stream,
         )
         self._rows = self._writer.rows
         self._max_buffer = settings.max_buffer
@@ -253,6 +255,9 @@ class Run:
         def put_blob(data: bytes, ext: str = "") -> str:
             return blobs.put_bytes(data)
 
+        if self._settings.mode != "online" and not self._settings.blobs_dir.exists():
+            self._settings.blobs_dir.mkdir(parents=True, exist_ok=True)
+
         entries = []
         for key, value in media.items():
             record = value.to_record(put_blob)
@@ -382,6 +387,9 @@ class Run:
         state = self._exit_state or ("finished" if not exit_code else "failed")
         if self.should_stop and state == "finished":
             state = "early_terminated"
+        capture = getattr(self, "_capture_thread", None)
+        if capture is not None:  # short runs: let the environment snapshot land
+            capture.join(timeout=min(5.0, self._settings.finish_timeout))
         self._finished = True
         _stop_monitors(self)
         self._set_once("state", {
@@ -446,5 +454,7 @@ def _remote_sink_factory(settings: Settings) -> Any:
     return make
 
 
-def run_log_path(settings: Settings, run_id: str) -> Path:
-    return settings.runs_dir / run_id / "run.log"
+def run_log_path(settings: Settings, run_id: str, stream: str = "main") -> Path:
+    """runs/<id>/run.log for the main stream, runs/<id>/<stream>.log for a side stream."""
+    name = "run.log" if stream == "main" else f"{stream}.log"
+    return settings.runs_dir / run_id / name

@@ -12,6 +12,7 @@ LABTRACK_MODE                  ``online`` (default), ``offline`` or ``disabled``
 LABTRACK_PROJECT               default project name (default ``uncategorized``)
 LABTRACK_RUN_ID                attach ``init()`` to this run (set by ``labtrack run``/agents)
 LABTRACK_RUN_NAME              default run name
+LABTRACK_RUN_STREAM            log into a side stream of the run (set by ``labtrack run``)
 LABTRACK_FLUSH_INTERVAL        seconds between writer flushes (default 1.0, at most 1.0)
 LABTRACK_MAX_BUFFER            rows buffered before ``log()`` waits for the writer
 LABTRACK_FINISH_TIMEOUT        seconds ``finish()`` waits for the index (default 10)
@@ -73,6 +74,9 @@ class Settings:
     )
     run_id: str | None = dataclasses.field(
         default_factory=lambda: os.environ.get("LABTRACK_RUN_ID") or None
+    )
+    run_stream: str = dataclasses.field(
+        default_factory=lambda: os.environ.get("LABTRACK_RUN_STREAM") or "main"
     )
     run_name: str | None = dataclasses.field(
         default_factory=lambda: os.environ.get("LABTRACK_RUN_NAME") or None

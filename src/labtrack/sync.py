@@ -28,37 +28,43 @@ class SyncReport:
 
 
 def run_logs(store_dir: Path, run_ids: Iterable[str] | None = None) -> list[tuple[str, Path]]:
-    """(run id, log path) of every run log under ``store_dir/runs``."""
+    """(run id, run directory) of every run under ``store_dir/runs``."""
     runs_dir = store_dir / "runs"
     if run_ids is not None:
-        return [(r, runs_dir / r / "run.log") for r in run_ids]
+        return [(r, runs_dir / r) for r in run_ids]
     if not runs_dir.is_dir():
         return []
-    out = []
-    for entry in sorted(os.scandir(runs_dir), key=lambda e: e.name):
-        log = Path(entry.path) / "run.log"
-        if entry.is_dir() and log.exists():
-            out.append((entry.name, log))
+    return [(e.name, Path(e.path)) for e in sorted(os.scandir(runs_dir), key=lambda e: e.name)
+            if e.is_dir() and (Path(e.path) / "run.log").exists()]
+
+
+def streams(run_dir: Path) -> list[tuple[str, Path]]:
+    """(stream, log path) of a run: the main run.log first, then side streams."""
+    out = [("main", run_dir / "run.log")] if (run_dir / "run.log").exists() else []
+    out += [(p.stem, p) for p in sorted(run_dir.glob("*.log")) if p.name != "run.log"]
+    if not out:
+        raise RunLogError(f"{run_dir} holds no run log")
     return out
 
 
-def sync_run(store: object, run_id: str, log_path: Path, report: SyncReport) -> int:
-    """Apply the records of one run log that the store lacks; returns how many."""
-    after = store.last_seq(run_id)  # type: ignore[attr-defined]
-    scan = ScanResult(0, 0, False)
-    batch = []
+def sync_run(store: object, run_id: str, run_dir: Path, report: SyncReport) -> int:
+    """Apply the records of a run's logs that the store lacks; returns how many."""
     applied = 0
-    for record in iter_records(log_path, after_seq=after, scan=scan):
-        batch.append(record)
-        if len(batch) >= BATCH:
-            store.apply(run_id, batch)  # type: ignore[attr-defined]
+    for stream, log_path in streams(run_dir):
+        after = store.last_seq(run_id, stream)  # type: ignore[attr-defined]
+        scan = ScanResult(0, 0, False)
+        batch = []
+        for record in iter_records(log_path, after_seq=after, scan=scan):
+            batch.append(record)
+            if len(batch) >= BATCH:
+                store.apply(run_id, batch, stream)  # type: ignore[attr-defined]
+                applied += len(batch)
+                batch = []
+        if batch:
+            store.apply(run_id, batch, stream)  # type: ignore[attr-defined]
             applied += len(batch)
-            batch = []
-    if batch:
-        store.apply(run_id, batch)  # type: ignore[attr-defined]
-        applied += len(batch)
-    if scan.torn:
-        report.torn.append(run_id)
+        if scan.torn:
+            report.torn.append(run_id if stream == "main" else f"{run_id} ({stream})")
     return applied
 
 

@@ -38,8 +38,8 @@ HEARTBEAT_EVERY = 10.0
 class Sink(Protocol):
     """Where flushed records go after the run log."""
 
-    def apply(self, run_id: str, records: list[Record]) -> int: ...
-    def last_seq(self, run_id: str) -> int: ...
+    def apply(self, run_id: str, records: list[Record], stream: str = "main") -> int: ...
+    def last_seq(self, run_id: str, stream: str = "main") -> int: ...
     def heartbeat(self, run_id: str, when: float) -> None: ...
     def close(self) -> None: ...
 
@@ -77,8 +77,10 @@ class Writer:
         current_step: Callable[[], int],
         flush_interval: float = 1.0,
         max_buffer: int = 200_000,
+        stream: str = "main",
     ) -> None:
         self.run_id = run_id
+        self.stream = stream
         self.log = log
         self.rows: collections.deque[tuple[int, float, dict[str, Any]]] = collections.deque()
         self.stats: dict[str, Stats] = {}
@@ -330,14 +332,14 @@ class Writer:
             return
         try:
             if self._needs_resync:
-                after = sink.last_seq(self.run_id)
+                after = sink.last_seq(self.run_id, self.stream)
                 missing = [r for r in read_records(self.log.path, after_seq=after)
                            if r.seq <= self.log.last_seq]
-                sink.apply(self.run_id, missing)
+                sink.apply(self.run_id, missing, self.stream)
                 self._needs_resync = False
                 self._pending = [r for r in self._pending if r.seq > self.log.last_seq]
             if self._pending:
-                sink.apply(self.run_id, self._pending)
+                sink.apply(self.run_id, self._pending, self.stream)
             self._pending = []
             self._pending_bytes = 0
             self.sink_error = None

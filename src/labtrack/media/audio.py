@@ -73,6 +73,7 @@ class Audio(Media):
         self.caption = None if caption is None else str(caption)
         self.sample_rate = sample_rate
         self.duration: float | None = None
+        self.channels: int | None = None
         if isinstance(data_or_path, (str, os.PathLike)):
             self._from_path(os.fspath(data_or_path))
             return
@@ -103,7 +104,6 @@ class Audio(Media):
             raise ValueError(f"audio file must be one of {', '.join(AUDIO_EXTS)}, got {path}")
         with open(path, "rb") as f:
             self._bytes, self._ext = f.read(), ext
-        self.channels = None
         if ext == "wav":
             try:
                 with wave.open(io.BytesIO(self._bytes), "rb") as w:

@@ -30,6 +30,8 @@ class Media(ABC):
     """
 
     _type: ClassVar[str] = "media"
+    # how Run.log recognises media without importing this package
+    _labtrack_media: ClassVar[bool] = True
 
     @abstractmethod
     def to_record(self, put_blob: PutBlob) -> dict[str, Any]:

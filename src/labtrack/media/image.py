@@ -71,6 +71,7 @@ class Image(Media):
         file_type = _check_file_type(file_type)
         self.caption = None if caption is None else str(caption)
         self.grouping = grouping
+        self._pil: Any
         self._bytes: bytes
         self._ext: str
         if isinstance(data_or_path, Image):

@@ -95,7 +95,7 @@ def resolve_classes(
     else:
         raise ValueError(
             f"cannot match the classes found {found[:10]} to "
-            + (f"{n} score columns" if n_columns is not None else f"labels {labels[:10]}")
+            + (f"{n} score columns" if n_columns is not None else f"labels {(labels or [])[:10]}")
             + "; integer classes must be 0..n-1, other classes must all appear in labels"
         )
     names = [str(v) for v in labels] if labels is not None else [str(c) for c in classes]

@@ -28,7 +28,8 @@ def _create(*tables: str) -> Migration:
 
 
 MIGRATIONS: list[tuple[str, Migration]] = [
-    ("core tables", _create("projects", "runs", "series", "chunks", "files", "media")),
+    ("core tables", _create("projects", "runs", "run_streams", "series", "chunks", "files",
+                                    "media")),
 ]
 
 

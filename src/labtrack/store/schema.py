@@ -84,6 +84,17 @@ runs = Table(
     UniqueConstraint("project_id", "name", name="uq_runs_project_name"),
 )
 
+# Sequence numbers of extra log streams of a run (the main stream's is runs.last_seq):
+# `labtrack run` writes console, system metrics and state to run.log while the
+# tracked child process logs its metrics to child.log.
+run_streams = Table(
+    "run_streams",
+    metadata,
+    Column("run_id", String(64), ForeignKey("runs.id", ondelete="CASCADE"), primary_key=True),
+    Column("stream", String(64), primary_key=True),
+    Column("last_seq", BigInteger, nullable=False),
+)
+
 series = Table(
     "series",
     metadata,

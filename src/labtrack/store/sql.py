@@ -42,7 +42,7 @@ from . import chunks as chunkcodec
 from . import migrations, query, schema
 
 runs, projects, series_t, chunks_t = schema.runs, schema.projects, schema.series, schema.chunks
-files_t, media_t = schema.files, schema.media
+files_t, media_t, streams_t = schema.files, schema.media, schema.run_streams
 
 MERGE_LIMIT = 4096  # a flush smaller than this is merged into the series' last small chunk
 
@@ -173,33 +173,58 @@ class SQLStore:
         self.engine.dispose()
 
     # -- writes from run writers ---------------------------------------------------
-    def last_seq(self, run_id: str) -> int:
+    def last_seq(self, run_id: str, stream: str = "main") -> int:
+        """The last applied sequence number of a run's log stream (-1: none)."""
         with self.read() as conn:
+            return self._last_seq(conn, run_id, stream)
+
+    @staticmethod
+    def _last_seq(conn: Connection, run_id: str, stream: str) -> int:
+        if stream == "main":
             value = conn.execute(select(runs.c.last_seq).where(runs.c.id == run_id)).scalar()
+        else:
+            value = conn.execute(select(streams_t.c.last_seq).where(
+                streams_t.c.run_id == run_id, streams_t.c.stream == stream)).scalar()
         return -1 if value is None else int(value)
 
-    def apply(self, run_id: str, records: Sequence[Record]) -> int:
+    def apply(self, run_id: str, records: Sequence[Record], stream: str = "main") -> int:
         """Apply run log records to the index in one transaction.
 
-        Records whose seq is not above the run's ``last_seq`` are skipped, so
-        applying the same records twice changes nothing. Returns the new last seq.
+        Records whose seq is not above the stream's last applied seq are skipped,
+        so applying the same records twice changes nothing. Records of a side
+        stream (``stream != "main"``) may not create the run nor set its
+        metadata or state. Returns the new last seq.
         """
         with self.write() as conn:
-            current = conn.execute(
-                select(runs.c.last_seq).where(runs.c.id == run_id)
-            ).scalar()
-            last = -1 if current is None else int(current)
+            exists = conn.execute(select(runs.c.id).where(runs.c.id == run_id)).first() \
+                is not None
+            last = self._last_seq(conn, run_id, stream)
+            start = last
             for record in records:
                 if record.seq <= last:
                     continue
-                if record.seq != last + 1 and not (last == -1 and "run" in record.header):
+                if record.seq != last + 1:
                     raise StoreError(
                         f"run {run_id}: record {record.seq} follows {last}; records are missing "
                         "from the index. Run `labtrack sync` to re-apply the run log."
                     )
-                self._apply_one(conn, run_id, record, exists=last >= 0 or current is not None)
+                if stream != "main":
+                    if not exists:
+                        raise StoreError(f"run {run_id} does not exist yet (stream {stream})")
+                    record = Record({k: v for k, v in record.header.items()
+                                     if k not in ("run", "state")}, record.blobs, record.offset)
+                    record.header["seq"] = last + 1
+                self._apply_one(conn, run_id, record, exists=exists, stream=stream)
+                exists = True
                 last = record.seq
-                current = last
+            if stream != "main" and last != start:
+                if start < 0:
+                    conn.execute(insert(streams_t).values(run_id=run_id, stream=stream,
+                                                          last_seq=last))
+                else:
+                    conn.execute(update(streams_t).where(
+                        streams_t.c.run_id == run_id, streams_t.c.stream == stream
+                    ).values(last_seq=last))
             return last
 
     def _project_id(self, conn: Connection, name: str, now: float) -> int:
@@ -213,10 +238,13 @@ class SQLStore:
             self._project_ids[name] = int(pid)
         return int(pid)
 
-    def _apply_one(self, conn: Connection, run_id: str, record: Record, exists: bool) -> None:
+    def _apply_one(self, conn: Connection, run_id: str, record: Record, exists: bool,
+                   stream: str = "main") -> None:
         h = record.header
         now = float(h.get("time", time.time()))
-        values: dict[str, Any] = {"last_seq": record.seq, "updated_at": now, "heartbeat_at": now}
+        values: dict[str, Any] = {"updated_at": now, "heartbeat_at": now}
+        if stream == "main":
+            values["last_seq"] = record.seq
         meta = h.get("run")
         if meta:
             project_id = self._project_id(conn, meta.get("project") or "uncategorized", now)
@@ -242,9 +270,16 @@ class SQLStore:
             conn.execute(update(projects).where(projects.c.id == project_id)
                          .values(updated_at=now))
         for key in ("config", "summary", "environment", "metric_defs"):
-            if key in h:
+            if key not in h:
+                continue
+            merge = key == "summary" or (stream != "main" and key in ("config", "metric_defs"))
+            if merge and exists:
+                # two streams (and resumed runs) each send snapshots: keep both sides' keys
+                current = conn.execute(select(runs.c[key]).where(runs.c.id == run_id)).scalar()
+                values[key] = {**(current or {}), **h[key]}
+            else:
                 values[key] = h[key]
-        if "step" in h:
+        if "step" in h and stream == "main":
             values["step"] = int(h["step"])
         state = h.get("state")
         if state:
@@ -390,6 +425,7 @@ class SQLStore:
             conn.execute(delete(series_t).where(series_t.c.run_id == run_id))
             conn.execute(delete(files_t).where(files_t.c.run_id == run_id))
             conn.execute(delete(media_t).where(media_t.c.run_id == run_id))
+            conn.execute(delete(streams_t).where(streams_t.c.run_id == run_id))
             result = conn.execute(delete(runs).where(runs.c.id == run_id))
             if result.rowcount == 0:
                 raise NotFoundError(f"no run with id {run_id!r}")
