@@ -17,7 +17,7 @@ from .errors import ConflictError, UsageError
 from ._run import Run, run_log_path
 from .runlog import RunLogWriter, iter_records
 from .settings import Settings
-from .summary import Stats
+from ._summary import Stats
 
 _warned_kwargs: set[str] = set()
 
@@ -168,7 +168,7 @@ def init(
     if pending_config:
         run.config.update(pending_config, allow_val_change=True)
     if config is not None:
-        from .config import _as_mapping
+        from ._config import _as_mapping
 
         values = dict(_as_mapping(config))
         if include:
@@ -250,8 +250,8 @@ class DisabledRun:
     """What ``init(mode="disabled")`` returns: every call is accepted and does nothing."""
 
     def __init__(self, project: str, name: str | None, config: Any) -> None:
-        from .config import Config
-        from .summary import Summary
+        from ._config import Config
+        from ._summary import Summary
 
         self.id = "disabled"
         self.name = name or "disabled"

@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from . import _current
-from .config import Config
+from ._config import Config
 from .errors import UsageError
 
 _pending = Config()

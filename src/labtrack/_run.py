@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import operator
 import os
 import threading
 import time
@@ -14,11 +15,11 @@ from typing import Any
 from . import _current
 from ._jsonsafe import to_jsonable
 from ._values import FAST_TYPES, check_key, flatten
-from .config import Config
+from ._config import Config
 from .errors import UsageError
 from .runlog import RunLogWriter
 from .settings import Settings
-from .summary import MetricDefs, compute_summary, jsonable_summary
+from ._summary import MetricDefs, compute_summary, jsonable_summary
 from .writer import Writer
 
 FINAL_STATES = ("finished", "failed", "killed", "crashed", "early_terminated")
@@ -62,7 +63,7 @@ class Run:
         self._monitor_pid: int | None = None  # `labtrack run` points this at its child
         self.defs = MetricDefs()
         self.config = Config(on_change=lambda: self._mark("config"))
-        from .summary import Summary
+        from ._summary import Summary
 
         self.summary = Summary(self._computed_summary, lambda: self._mark("summary"))
         self.dir = settings.runs_dir / run_id
@@ -203,14 +204,14 @@ class Run:
         if step is not None:
             if isinstance(step, bool) or not isinstance(step, int):
                 try:
-                    step = int(step)  # numpy ints and the like
-                except (TypeError, ValueError):
+                    step = operator.index(step)  # numpy ints and the like, not "3" or 3.5
+                except TypeError:
                     raise TypeError(f"step must be an int, not {type(step).__name__}") from None
             if step < 0:
                 raise ValueError(f"step must be >= 0, got {step}")
             if self._pending_row is not None and step != self._pending_step:
                 self._commit_pending()
-            if step <= self._max_step and self._pending_row is None:
+            if step < self._max_step and self._pending_row is None:
                 self._note_backwards(step)
             target = step
         else:

@@ -29,7 +29,7 @@ from typing import Any, Protocol
 
 from ._jsonsafe import float_out
 from .runlog import Record, RunLogWriter, read_records
-from .summary import Stats
+from ._summary import Stats
 
 MAX_PENDING_BYTES = 64 << 20
 HEARTBEAT_EVERY = 10.0

@@ -2,21 +2,33 @@
 
 Writes go to a temporary file in the same directory and are renamed into place
 once complete, so a reader never sees half a blob and a crash leaves at most a
-stray temporary file.
+stray temporary file (``.incoming-*``, removed by :meth:`LocalBlobStore.clean_incoming`).
+
+Files are streamed through a reused buffer, so memory stays flat whatever their
+size. Blobs written by :meth:`LocalBlobStore.put_path` are made read-only: they
+may be hard-linked into artifact download folders (:meth:`LocalBlobStore.link`),
+and an editor writing into such a link would otherwise change the stored blob.
 """
 
 from __future__ import annotations
 
 import hashlib
+import itertools
 import os
+import shutil
+import stat as statmod
 import tempfile
-from collections.abc import Iterator
+import threading
+import time
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import BinaryIO
 
 from ..errors import ArtifactError, NotFoundError
 
 CHUNK = 1 << 20
+STREAM_CHUNK = 4 << 20  # put_path/hash_file read size; larger blocks hash faster
+_counter = itertools.count()
 
 
 def _valid(digest: str) -> bool:
@@ -110,3 +122,209 @@ class LocalBlobStore:
             self.path(digest).unlink()
         except FileNotFoundError:
             pass
+
+    # -- streaming file storage with change detection, verification, links ----------
+    def put_path(self, path: str | Path, name: str | None = None,
+                 progress: Callable[[int], None] | None = None
+                 ) -> tuple[str, int, os.stat_result]:
+        """Store a file's content, read once in blocks; returns (digest, size, its stat).
+
+        The file's size and mtime are compared before and after reading, and the
+        path must still name the same file: a file that changes while it is stored
+        is refused (nothing is kept).
+
+        Args:
+            name: how to name the file in error messages (default: the path).
+            progress: called with the number of bytes read after each block.
+        Raises:
+            ArtifactError: the file is missing, unreadable, not a regular file, or changed.
+        """
+        label = name or str(path)
+        try:
+            fd = os.open(path, os.O_RDONLY)
+        except FileNotFoundError:
+            raise ArtifactError(f"{label}: file {path} does not exist") from None
+        except PermissionError:
+            raise ArtifactError(f"{label}: file {path} is not readable (permission denied)") \
+                from None
+        except OSError as err:
+            raise ArtifactError(f"{label}: cannot open {path}: {err.strerror}") from None
+        tmp: str | None = None
+        try:
+            before = os.fstat(fd)
+            if not statmod.S_ISREG(before.st_mode):
+                raise ArtifactError(f"{label}: {path} is not a regular file")
+            hasher = hashlib.sha256()
+            size = before.st_size
+            if size <= CHUNK:
+                data = _read_all(fd, label, path)
+                hasher.update(data)
+                digest = hasher.hexdigest()
+                _check_unchanged(fd, path, before, len(data), label)
+                target = self.path(digest)
+                if not target.exists():
+                    self._place(target, data=data)
+                return digest, len(data), before
+            tmp = self._incoming_name()
+            out = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o444)
+            total = 0
+            try:
+                buf = bytearray(STREAM_CHUNK)
+                view = memoryview(buf)
+                while True:
+                    n = _readinto(fd, view, label, path)
+                    if not n:
+                        break
+                    block = view[:n]
+                    hasher.update(block)
+                    _write_all(out, block)
+                    total += n
+                    if progress is not None:
+                        progress(n)
+            finally:
+                os.close(out)
+            _check_unchanged(fd, path, before, total, label)
+            digest = hasher.hexdigest()
+            target = self.path(digest)
+            if target.exists():
+                os.unlink(tmp)
+            else:
+                target.parent.mkdir(parents=True, exist_ok=True)
+                os.replace(tmp, target)
+            tmp = None
+            return digest, total, before
+        finally:
+            os.close(fd)
+            if tmp is not None and os.path.exists(tmp):
+                os.unlink(tmp)
+
+    def _incoming_name(self) -> str:
+        self.root.mkdir(parents=True, exist_ok=True)
+        return str(self.root / f".incoming-{os.getpid()}-{threading.get_ident()}-"
+                               f"{next(_counter)}")
+
+    def _place(self, target: Path, data: bytes) -> None:
+        """Write a small blob read-only and rename it into place."""
+        tmp = self._incoming_name()
+        try:
+            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o444)
+            try:
+                _write_all(fd, memoryview(data))
+            finally:
+                os.close(fd)
+            try:
+                os.replace(tmp, target)
+            except FileNotFoundError:
+                target.parent.mkdir(parents=True, exist_ok=True)
+                os.replace(tmp, target)
+        except BaseException:
+            if os.path.exists(tmp):
+                os.unlink(tmp)
+            raise
+
+    @staticmethod
+    def hash_file(path: str | Path, progress: Callable[[int], None] | None = None) -> str:
+        """The sha256 hex digest of a file, read in blocks."""
+        hasher = hashlib.sha256()
+        buf = bytearray(STREAM_CHUNK)
+        view = memoryview(buf)
+        with open(path, "rb", buffering=0) as fh:
+            while True:
+                n = fh.readinto(buf)
+                if not n:
+                    break
+                hasher.update(view[:n])
+                if progress is not None:
+                    progress(n)
+        return hasher.hexdigest()
+
+    def verify(self, digest: str) -> bool:
+        """Whether the stored blob's content still hashes to ``digest`` (False if missing)."""
+        try:
+            return self.hash_file(self.path(digest)) == digest
+        except FileNotFoundError:
+            return False
+
+    def link(self, digest: str, dest: str | Path) -> bool:
+        """Put the blob at ``dest``: a hard link where possible, else a copy.
+
+        An existing ``dest`` is replaced. Returns True for a link, False for a copy.
+        """
+        source = self.path(digest)
+        dest = Path(dest)
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        tmp = dest.parent / f".{dest.name}.labtrack-{os.getpid()}-{next(_counter)}"
+        try:
+            try:
+                os.link(source, tmp)
+                linked = True
+            except FileNotFoundError:
+                raise NotFoundError(f"blob {digest} is missing from {self.root}") from None
+            except OSError:  # another file system, or links not supported
+                shutil.copyfile(source, tmp)
+                linked = False
+            os.replace(tmp, dest)
+            return linked
+        except BaseException:
+            if tmp.exists():
+                tmp.unlink()
+            raise
+
+    def clean_incoming(self, older_than: float = 3600.0) -> int:
+        """Remove temporary files left by killed writers; returns how many."""
+        removed = 0
+        cutoff = time.time() - older_than
+        try:
+            candidates = list(self.root.glob(".incoming-*"))
+        except OSError:
+            return 0
+        for tmp in candidates:
+            try:
+                if tmp.stat().st_mtime < cutoff:
+                    tmp.unlink()
+                    removed += 1
+            except OSError:
+                pass
+        return removed
+
+
+def _readinto(fd: int, view: memoryview, label: str, path: str | Path) -> int:
+    try:
+        return os.readv(fd, [view])
+    except OSError as err:
+        raise ArtifactError(f"{label}: cannot read {path}: {err.strerror}") from None
+
+
+def _read_all(fd: int, label: str, path: str | Path) -> bytes:
+    parts = []
+    try:
+        while True:
+            block = os.read(fd, CHUNK + 1)
+            if not block:
+                break
+            parts.append(block)
+    except OSError as err:
+        raise ArtifactError(f"{label}: cannot read {path}: {err.strerror}") from None
+    return parts[0] if len(parts) == 1 else b"".join(parts)
+
+
+def _write_all(fd: int, view: memoryview) -> None:
+    while len(view):
+        written = os.write(fd, view)
+        view = view[written:]
+
+
+def _check_unchanged(fd: int, path: str | Path, before: os.stat_result, size: int,
+                     label: str) -> None:
+    after = os.fstat(fd)
+    try:
+        now = os.stat(path)
+    except FileNotFoundError:
+        now = None
+    same_file = now is not None and (now.st_ino, now.st_dev) == (before.st_ino, before.st_dev)
+    if (size != before.st_size or after.st_size != before.st_size
+            or after.st_mtime_ns != before.st_mtime_ns or not same_file):
+        raise ArtifactError(
+            f"{label}: file {path} changed while it was being added (size or modification "
+            "time differ before and after reading); add it again once it is complete"
+        )

@@ -50,7 +50,10 @@ def _auto_columns(rows: list[dict[str, Any]], limit: int = 6) -> list[str]:
         if len(values) > 1 and not isinstance(rows[0]["config"].get(key), (dict, list)):
             config_keys.append(f"config.{key}")
     summary_keys = [f"summary.{k}" for k in (rows[0]["summary"] if rows else {})
-                    if isinstance(rows[0]["summary"][k], (int, float))]
+                    if isinstance(rows[0]["summary"][k], (int, float))
+                    and not isinstance(rows[0]["summary"][k], bool)]
+    # evaluation metrics first: they are what people compare
+    summary_keys.sort(key=lambda k: (not any(w in k for w in ("val", "test", "acc", "f1")), k))
     return config_keys[: limit // 2] + summary_keys[: limit - min(len(config_keys), limit // 2)]
 
 
@@ -148,7 +151,7 @@ def _flat(data: dict[str, Any], prefix: str = "") -> dict[str, Any]:
 def _best(values: list[Any], key: str) -> int | None:
     nums = [(v, i) for i, v in enumerate(values)
             if isinstance(v, (int, float)) and not isinstance(v, bool) and v == v]
-    if len(nums) < 2:
+    if len(nums) < 2 or len({v for v, _ in nums}) == 1:
         return None
     lower = any(w in key.lower() for w in ("loss", "error", "err", "mse", "mae", "rmse", "time"))
     return (min(nums) if lower else max(nums))[1]

@@ -30,6 +30,9 @@ def _create(*tables: str) -> Migration:
 MIGRATIONS: list[tuple[str, Migration]] = [
     ("core tables", _create("projects", "runs", "run_streams", "series", "chunks", "files",
                                     "media")),
+    ("artifacts", lambda c: __import__("labtrack.artifacts.tables", fromlist=["_"]).create(c)),
+    ("sweeps", lambda c: __import__("labtrack.sweeps.tables", fromlist=["_"]).create_tables(c)),
+    ("ui views", lambda c: __import__("labtrack.server.tables", fromlist=["_"]).create(c)),
 ]
 
 
