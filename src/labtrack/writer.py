@@ -139,12 +139,12 @@ class Writer:
             self._flush_safely(final=True)
         finally:
             self._log_done.set()
-            self._index_done.set()
-            if self._sink is not None:
+            if self._sink is not None:  # closed before finish() returns: no late checkpoint
                 try:
                     self._sink.close()
                 except Exception:  # noqa: BLE001 - closing must not raise at exit
                     pass
+            self._index_done.set()
 
     def _flush_safely(self, final: bool = False) -> None:
         try:
@@ -355,8 +355,8 @@ class Writer:
             self._needs_resync = True
 
     def _index_done_if_idle(self) -> None:
-        if self._stopping and self._log_done.is_set() and not self._pending:
-            self._index_done.set()
+        # _index_done is set by the thread's exit path, after the sink is closed
+        return
 
     def _heartbeat(self, now: float) -> None:
         self._last_heartbeat = now

@@ -13,7 +13,7 @@ from labtrack.sweeps.config import (
     check_program,
     load_sweep_config,
 )
-from labtrack.sweeps.hyperband import bands, runs_to_stop, should_stop, thresholds
+from labtrack.sweeps.hyperband import bands, runs_to_stop, should_stop, stop_reason, thresholds
 from labtrack.sweeps.params import ParamSpec
 from labtrack.sweeps.search import Trial, count_grid, iter_grid, next_params
 
@@ -33,6 +33,7 @@ __all__ = [
     "next_params",
     "runs_to_stop",
     "should_stop",
+    "stop_reason",
     "thresholds",
     "unflatten",
 ]

@@ -98,6 +98,24 @@ def runs_to_stop(
     return stop
 
 
+def stop_reason(
+    config: SweepConfig, history_by_run: Mapping[str, History], run_id: str
+) -> tuple[int, float | None, float] | None:
+    """Why hyperband stops ``run_id``: ``(band, its value there, the band's threshold)``.
+
+    The first band (in order) at which the run is outside the top 1/eta, with the value
+    and threshold in the metric's own terms (not negated); None if the run goes on.
+    """
+    history = history_by_run.get(run_id)
+    if history is None:
+        return None
+    sign = -1.0 if config.metric is not None and config.metric.goal == "maximize" else 1.0
+    for b, t in sorted(thresholds(config, history_by_run).items()):
+        if len(history) > b and _score(config, history[b]) > t:
+            return b, history[b], sign * t
+    return None
+
+
 def _score(config: SweepConfig, value: float | None) -> float:
     """The value in minimisation terms; missing or NaN is the worst."""
     if value is None or math.isnan(value):

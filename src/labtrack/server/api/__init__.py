@@ -1,0 +1,18 @@
+"""The JSON API routers, one module per resource, mounted under ``/api/v1``."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+from . import files, metrics, projects, runs, views
+
+
+def api_router() -> APIRouter:
+    """All API routes under ``/api/v1``."""
+    router = APIRouter(prefix="/api/v1")
+    for module in (projects, runs, metrics, files, views):
+        router.include_router(module.router)
+    return router
+
+
+__all__ = ["api_router"]

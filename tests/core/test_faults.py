@@ -1,0 +1,240 @@
+"""Crashes, kills, concurrent writers, broken databases and torn logs: nothing logged is lost."""
+
+from __future__ import annotations
+
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
+import textwrap
+import time
+from pathlib import Path
+
+import pytest
+
+import labtrack
+from labtrack.errors import StoreCorruptError, StoreReadOnlyError
+from labtrack.runlog import ScanResult, iter_records
+from labtrack.sync import sync
+
+
+def _spawn(code: str, env: dict[str, str], **kwargs: object) -> subprocess.Popen[str]:
+    return subprocess.Popen([sys.executable, "-c", textwrap.dedent(code)], env=env,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            **kwargs)  # type: ignore[call-overload]
+
+
+def test_uncaught_exception_marks_failed(child_env: dict[str, str]) -> None:
+    proc = _spawn("""
+        import labtrack
+        run = labtrack.init(project="p", id="boom")
+        run.log({"a": 1.0})
+        raise RuntimeError("exploded on purpose")
+    """, child_env)
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 1 and "exploded on purpose" in err
+    r = labtrack.Api().run("boom")
+    assert r.state == "failed" and r.exit_code == 1
+    assert "RuntimeError: exploded on purpose" in (r.error or "")
+    assert r.summary["a"] == 1.0
+
+
+def test_keyboard_interrupt_marks_killed(child_env: dict[str, str]) -> None:
+    proc = _spawn("""
+        import labtrack
+        run = labtrack.init(project="p", id="ctrlc")
+        run.log({"a": 1.0})
+        raise KeyboardInterrupt
+    """, child_env)
+    proc.communicate(timeout=60)
+    assert labtrack.Api().run("ctrlc").state == "killed"
+
+
+def test_sigterm_marks_killed(child_env: dict[str, str]) -> None:
+    proc = _spawn("""
+        import time, labtrack
+        run = labtrack.init(project="p", id="termed")
+        for i in range(100000):
+            run.log({"a": float(i)})
+            if i == 10:
+                print("ready", flush=True)
+            time.sleep(0.01)
+    """, child_env)
+    assert proc.stdout is not None
+    assert proc.stdout.readline().strip() == "ready"
+    proc.send_signal(signal.SIGTERM)
+    proc.wait(timeout=60)
+    assert proc.returncode == -signal.SIGTERM
+    r = labtrack.Api().run("termed")
+    assert r.state == "killed" and r.summary["a"] >= 10
+
+
+def test_sigkill_keeps_every_flushed_point_and_shows_crashed(
+        child_env: dict[str, str], store_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    child_env["LABTRACK_FLUSH_INTERVAL"] = "0.2"
+    proc = _spawn("""
+        import time, labtrack
+        run = labtrack.init(project="p", id="killed9")
+        i = 0
+        while True:
+            run.log({"x": float(i)})
+            if i % 50 == 0:
+                print(i, flush=True)
+            i += 1
+            time.sleep(0.002)
+    """, child_env)
+    assert proc.stdout is not None
+    seen = 0
+    while seen < 300:
+        seen = int(proc.stdout.readline())
+    time.sleep(0.6)  # > two flush intervals: everything up to `seen` is in the run log
+    proc.kill()
+    proc.wait(timeout=30)
+    sync(store_dir)  # the index may miss the last flush; the run log has it
+    monkeypatch.setenv("LABTRACK_HEARTBEAT_TIMEOUT", "0.5")
+    time.sleep(0.6)
+    r = labtrack.Api().run("killed9")
+    steps, values, _ = r.series("x")
+    assert len(steps) >= seen + 1
+    assert list(values[: seen + 1]) == [float(i) for i in range(seen + 1)]
+    assert r.state == "crashed"
+
+
+def test_four_processes_write_at_once(child_env: dict[str, str]) -> None:
+    code = """
+        import sys, labtrack
+        n = int(sys.argv[1])
+        run = labtrack.init(project="par", id=f"w{n}", config={"n": n})
+        for i in range(5000):
+            run.log({"a": float(i), "b": float(n)})
+        run.finish()
+    """
+    procs = [subprocess.Popen([sys.executable, "-c", textwrap.dedent(code), str(n)],
+                              env=child_env) for n in range(4)]
+    assert [p.wait(timeout=120) for p in procs] == [0, 0, 0, 0]
+    api = labtrack.Api()
+    runs = api.runs("par")
+    assert sorted(r.id for r in runs) == ["w0", "w1", "w2", "w3"]
+    for r in runs:
+        assert r.state == "finished"
+        steps, values, _ = r.series("a")
+        assert list(steps) == list(range(5000)) and values[-1] == 4999.0
+
+
+def test_truncated_run_log_skips_the_torn_tail(store_dir: Path) -> None:
+    run = labtrack.init(project="p", id="torn", settings={"flush_interval": 0.05})
+    for i in range(100):
+        run.log({"x": float(i)})
+    run.finish()
+    log = store_dir / "runs" / "torn" / "run.log"
+    records = list(iter_records(log))
+    assert len(records) >= 2
+    size = log.stat().st_size
+    with open(log, "r+b") as fh:
+        fh.truncate(size - 7)  # tear the last record
+    scan = ScanResult(0, 0, False)
+    kept = list(iter_records(log, scan=scan))
+    assert scan.torn and len(kept) == len(records) - 1
+    report = sync(store_dir, rebuild=True)
+    assert report.torn == ["torn"] and not report.errors
+    r = labtrack.Api().run("torn")
+    assert r.state == "running"  # the state record was the torn one
+    # a resumed writer truncates the tail before appending: nothing follows garbage
+    again = labtrack.init(id="torn", resume="allow")
+    again.log({"x": 1000.0})
+    again.finish()
+    scan = ScanResult(0, 0, False)
+    list(iter_records(log, scan=scan))
+    assert not scan.torn
+    assert labtrack.Api().run("torn").state == "finished"
+
+
+def test_corrupt_database_is_a_clear_error_and_sync_rebuilds(store_dir: Path) -> None:
+    run = labtrack.init(project="p", id="safe")
+    run.log({"x": 1.0})
+    run.finish()
+    db = store_dir / "labtrack.db"
+    for suffix in ("-wal", "-shm"):
+        Path(str(db) + suffix).unlink(missing_ok=True)
+    db.write_bytes(b"this is not a database at all" * 100)
+    with pytest.raises(StoreCorruptError, match="sync --rebuild"):
+        labtrack.Api().runs()
+    report = sync(store_dir, rebuild=True)
+    assert report.runs == 1
+    assert labtrack.Api().run("safe").summary["x"] == 1.0
+    assert list(store_dir.glob("labtrack.db.broken-*"))
+
+
+def test_locked_database_does_not_stop_the_run(store_dir: Path,
+                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    labtrack.init(project="p", id="first").finish()  # create the database
+    monkeypatch.setenv("LABTRACK_BUSY_TIMEOUT", "0.2")
+    holder = sqlite3.connect(store_dir / "labtrack.db")
+    holder.execute("BEGIN EXCLUSIVE")
+    try:
+        run = labtrack.init(project="p", id="locked", settings={"finish_timeout": 3})
+        for i in range(100):
+            run.log({"x": float(i)})
+        run.finish()  # returns within its deadline although the index is locked
+    finally:
+        holder.rollback()
+        holder.close()
+    report = sync(store_dir)
+    assert report.records >= 1
+    r = labtrack.Api().run("locked")
+    assert r.state == "finished" and len(r.series("x").values) == 100
+
+
+def test_read_only_store_directory_is_a_clear_error(tmp_path: Path) -> None:
+    if os.geteuid() == 0:
+        # root ignores permission bits: use a path under a regular file instead
+        blocker = tmp_path / "file"
+        blocker.write_text("x")
+        target = blocker / "store"
+    else:
+        target = tmp_path / "ro"
+        target.mkdir()
+        target.chmod(0o500)
+    with pytest.raises(StoreReadOnlyError, match="writable|cannot"):
+        labtrack.init(project="p", dir=target)
+    with pytest.raises(StoreReadOnlyError):
+        labtrack.Api(target)
+
+
+def test_full_disk_keeps_data_in_memory_and_reports(monkeypatch: pytest.MonkeyPatch) -> None:
+    import errno
+
+    run = labtrack.init(project="p", id="fulldisk")
+    log = run._writer.log
+    real_write = log._fh.write
+    state = {"full": True}
+
+    def write(data: bytes) -> int:
+        if state["full"]:
+            raise OSError(errno.ENOSPC, "No space left on device")
+        return real_write(data)
+
+    monkeypatch.setattr(log._fh, "write", write, raising=False)
+    for i in range(50):
+        run.log({"x": float(i)})
+    run._writer.flush()
+    assert run._writer.log_error and "No space" in run._writer.log_error
+    state["full"] = False  # space is back: the kept batch is written
+    run.finish()
+    r = labtrack.Api().run("fulldisk")
+    assert list(r.series("x").values) == [float(i) for i in range(50)]
+
+
+def test_sync_is_idempotent(store_dir: Path) -> None:
+    run = labtrack.init(project="p", id="idem")
+    for i in range(10):
+        run.log({"x": float(i)})
+    run.finish()
+    before = labtrack.Api().run("idem").series("x")
+    assert sync(store_dir).records == 0
+    report = sync(store_dir, rebuild=True)
+    assert report.records >= 1
+    assert sync(store_dir).records == 0
+    after = labtrack.Api().run("idem").series("x")
+    assert list(after.values) == list(before.values)
