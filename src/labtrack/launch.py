@@ -210,8 +210,8 @@ class _Tracker:
         capture_thread.start()
         run._writer.flush()  # the run must be in the index before the child attaches
         if self.settings.console.strip().lower() not in ("off", "0", "false", "no"):
-            from .console import ConsoleCapture
             from .capture.secrets import secret_values
+            from .console import ConsoleCapture
 
             self.capture = ConsoleCapture(
                 max(2, self.settings.console_max_bytes),

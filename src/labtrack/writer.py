@@ -130,6 +130,7 @@ class Writer:
 
     def _loop(self) -> None:
         try:
+            self._warm_up()
             while not self._stopping:
                 self._wake.wait(self.flush_interval)
                 self._wake.clear()
@@ -145,6 +146,17 @@ class Writer:
                 except Exception:  # noqa: BLE001 - closing must not raise at exit
                     pass
             self._index_done.set()
+
+    def _warm_up(self) -> None:
+        """Import numpy and the codec and open the sink now, not at the first flush,
+        so that ``finish()`` of a short run does not pay for them."""
+        try:
+            import numpy  # noqa: F401
+
+            from .store import chunks  # noqa: F401
+        except ImportError as err:  # pragma: no cover
+            self._warn_once("import", f"cannot import numpy: {err}")
+        self._get_sink()
 
     def _flush_safely(self, final: bool = False) -> None:
         try:
@@ -166,49 +178,78 @@ class Writer:
     # -- ingest ----------------------------------------------------------------
     def ingest(self) -> None:
         """Move buffered rows into per-series columns and update the stats."""
-        import numpy as np
-
         with self._ingest_lock:
             dq = self.rows
             n = len(dq)
             if not n:
                 return
             popleft = dq.popleft
-            groups: dict[tuple[str, ...], tuple[list[int], list[float], list[tuple[Any, ...]],
-                                               dict[str, Any]]] = {}
-            for _ in range(n):
-                step, t, row = popleft()
-                keys = tuple(row)
-                g = groups.get(keys)
-                if g is None:
-                    groups[keys] = g = ([], [], [], row)
-                g[0].append(step)
-                g[1].append(t)
-                g[2].append(tuple(row.values()))
-            for keys, (steps, times, vals, first) in groups.items():
-                if not keys:
-                    continue
-                s = np.array(steps, dtype=np.int64)
-                tt = np.array(times, dtype=np.float64)
-                try:
-                    arr = np.array(vals, dtype=np.float64)
-                except (OverflowError, TypeError, ValueError):
-                    arr = np.array([[_safe_float(v) for v in r] for r in vals], dtype=np.float64)
-                    self._warn_once("overflow", "a logged integer is beyond the float64 range "
-                                    "and was stored as +/-inf")
-                backwards = bool(len(s) > 1 and (np.diff(s) < 0).any())
-                for j, key in enumerate(keys):
-                    col = arr[:, j]
-                    self._cols.setdefault(key, []).append((s, col, tt))
-                    st = self.stats.get(key)
-                    if st is None:
-                        st = self.stats[key] = Stats(kind=_kind(first[key]))
-                    elif st.kind != "float" and _kind(first[key]) != st.kind:
-                        st.kind = "float"
-                    if backwards or (st.count and int(s[0]) < st.last_step):
-                        st.backwards = True
-                    st.merge(col, int(s[-1]))
+            items = [popleft() for _ in range(n)]
+            steps, times, dicts = zip(*items)
+            for group in self._groups(steps, times, dicts):
+                self._ingest_group(*group)
             self.summary_dirty = True
+
+    @staticmethod
+    def _groups(steps: tuple[int, ...], times: tuple[float, ...],
+                dicts: tuple[dict[str, Any], ...]) -> list[tuple[Any, ...]]:
+        """Split rows into groups that share one key set: (keys, steps, times, values, first).
+
+        The common case (every row has the same keys) is handled with C-level
+        map/itemgetter calls only; mixed batches fall back to a loop.
+        """
+        import operator
+
+        first = dicts[0]
+        keys = tuple(first)
+        width = len(keys)
+        if width and min(map(len, dicts)) == width == max(map(len, dicts)):
+            getter = operator.itemgetter(*keys)
+            try:
+                values = list(map(getter, dicts))
+            except KeyError:
+                pass
+            else:
+                if width == 1:
+                    values = [(v,) for v in values]
+                return [(keys, steps, times, values, first)]
+        buckets: dict[tuple[str, ...], tuple[list[int], list[float], list[tuple[Any, ...]],
+                                              dict[str, Any]]] = {}
+        for step, t, row in zip(steps, times, dicts):
+            sig = tuple(row)
+            g = buckets.get(sig)
+            if g is None:
+                buckets[sig] = g = ([], [], [], row)
+            g[0].append(step)
+            g[1].append(t)
+            g[2].append(tuple(row.values()))
+        return [(sig, g[0], g[1], g[2], g[3]) for sig, g in buckets.items() if sig]
+
+    def _ingest_group(self, keys: tuple[str, ...], steps: Any, times: Any,
+                      vals: list[tuple[Any, ...]], first: dict[str, Any]) -> None:
+        import numpy as np
+
+        s = np.array(steps, dtype=np.int64)
+        tt = np.array(times, dtype=np.float64)
+        try:
+            arr = np.array(vals, dtype=np.float64)
+        except (OverflowError, TypeError, ValueError):
+            arr = np.array([[_safe_float(v) for v in r] for r in vals], dtype=np.float64)
+            self._warn_once("overflow", "a logged integer is beyond the float64 range "
+                            "and was stored as +/-inf")
+        arr = arr.reshape(len(s), len(keys))
+        backwards = bool(len(s) > 1 and (np.diff(s) < 0).any())
+        for j, key in enumerate(keys):
+            col = arr[:, j]
+            self._cols.setdefault(key, []).append((s, col, tt))
+            st = self.stats.get(key)
+            if st is None:
+                st = self.stats[key] = Stats(kind=_kind(first[key]))
+            elif st.kind != "float" and _kind(first[key]) != st.kind:
+                st.kind = "float"
+            if backwards or (st.count and int(s[0]) < st.last_step):
+                st.backwards = True
+            st.merge(col, int(s[-1]))
 
     # -- flush -----------------------------------------------------------------
     def flush(self, final: bool = False) -> None:

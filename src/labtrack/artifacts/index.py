@@ -18,28 +18,18 @@ import time
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from sqlalchemy import Connection, and_, delete, func, insert, select, update
+from sqlalchemy import Connection, and_, delete, func, insert, or_, select, update
 from sqlalchemy import exc as sa_exc
 
 from ..blobs import LocalBlobStore
 from ..errors import ArtifactError, ConflictError, NotFoundError, StoreError, UsageError
 from ..store import schema
 from . import _names
-from .tables import (
-    artifact_aliases as aliases_t,
-)
-from .tables import (
-    artifact_collections as coll_t,
-)
-from .tables import (
-    artifact_files as files_t,
-)
-from .tables import (
-    artifact_lineage as lineage_t,
-)
-from .tables import (
-    artifact_versions as vers_t,
-)
+from .tables import artifact_aliases as aliases_t
+from .tables import artifact_collections as coll_t
+from .tables import artifact_files as files_t
+from .tables import artifact_lineage as lineage_t
+from .tables import artifact_versions as vers_t
 
 _HEX64 = re.compile(r"[0-9a-f]{64}")
 _BATCH = 500
@@ -397,10 +387,8 @@ class ArtifactIndex:
             conds.append(lineage_t.c.run_id.in_(list(run_ids)))
         if not conds:
             return []
-        from sqlalchemy import or_
-
-        stmt = select(lineage_t.c.run_id, lineage_t.c.direction, lineage_t.c.created_at,
-                      *VERSION_COLUMNS).select_from(
+        stmt = select(lineage_t.c.run_id, lineage_t.c.direction,
+                      lineage_t.c.created_at.label("edge_created_at"), *VERSION_COLUMNS).select_from(
             lineage_t.join(vers_t, vers_t.c.id == lineage_t.c.version_id)
             .join(coll_t, coll_t.c.id == vers_t.c.collection_id)).where(
             or_(*conds)).order_by(lineage_t.c.created_at)
@@ -410,7 +398,7 @@ class ArtifactIndex:
         out = []
         for row in rows:
             edge = {k: row.pop(k) for k in ("run_id", "direction")}
-            edge["created_at"] = row.pop("created_at")
+            edge["created_at"] = row.pop("edge_created_at")
             row["metadata"] = row.get("metadata") or {}
             row["aliases"] = names.get(row["id"], [])
             edge["version"] = row

@@ -141,7 +141,8 @@ class LocalBlobStore:
         """
         label = name or str(path)
         try:
-            fd = os.open(path, os.O_RDONLY)
+            # O_NONBLOCK: a FIFO must not hang us; it is refused below as not a regular file
+            fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
         except FileNotFoundError:
             raise ArtifactError(f"{label}: file {path} does not exist") from None
         except PermissionError:

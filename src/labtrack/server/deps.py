@@ -9,9 +9,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import Request
+from fastapi import Depends, Request
 
 from ..settings import Settings
 from .cache import ChartCache
@@ -45,3 +45,6 @@ def resolve_settings(store: Any, settings: Settings | None) -> Settings:
 def services(request: Request) -> Services:
     """FastAPI dependency: the app's :class:`Services`."""
     return request.app.state.services  # type: ignore[no-any-return]
+
+
+Svc = Annotated[Services, Depends(services)]

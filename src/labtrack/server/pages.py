@@ -12,11 +12,11 @@ import functools
 from importlib import resources
 from pathlib import Path
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Request
 from fastapi.responses import FileResponse, HTMLResponse, Response
 
 from ..errors import NotFoundError
-from .deps import Services, services
+from .deps import Svc
 
 STATIC_DIR = Path(__file__).with_name("static")
 
@@ -58,13 +58,13 @@ def compare() -> Response:
 
 @router.get("/projects/{project}")
 @router.get("/projects/{project}/charts")
-def project_page(project: str, svc: Services = Depends(services)) -> Response:
+def project_page(project: str, svc: Svc) -> Response:
     names = {p["name"] for p in svc.store.projects()}
     return shell(200 if project in names else 404)
 
 
 @router.get("/runs/{run_id}")
-def run_page(run_id: str, svc: Services = Depends(services)) -> Response:
+def run_page(run_id: str, svc: Svc) -> Response:
     try:
         svc.store.get_run(run_id)
     except NotFoundError:

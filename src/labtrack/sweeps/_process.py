@@ -135,11 +135,16 @@ def run_child(job: ChildRun, stop_requested: threading.Event,
 
 def finish(job: ChildRun, returncode: int | None, *, stopped: bool = False,
            error: str | None = None) -> str:
-    """Record the final state the child could not (or early_terminated); returns it."""
+    """Record the final state the child could not, or corrected; returns it.
+
+    early_terminated when hyperband stopped it; failed when the command exited with a
+    non-zero code (even if its run was marked finished, as after ``sys.exit(2)``);
+    otherwise the state the child recorded, or finished.
+    """
     state = _last_state(job.run_dir / "run.log")
     if stopped:
         final = "early_terminated"
-    elif state in FINAL_STATES:
+    elif state in FINAL_STATES and not (state == "finished" and returncode):
         _index(job)
         return state
     elif returncode == 0:
@@ -147,7 +152,7 @@ def finish(job: ChildRun, returncode: int | None, *, stopped: bool = False,
     else:
         final = "failed"
         if error is None:
-            error = (f"the command exited with code {returncode} before its run finished"
+            error = (f"the command exited with code {returncode}"
                      if returncode is not None and returncode > 0 else
                      f"the command was killed by signal {-(returncode or 0)}")
     record = {"state": {"state": final, "exit_code": returncode, "error": error,

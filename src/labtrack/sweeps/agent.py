@@ -31,7 +31,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from labtrack.config import Config
+from labtrack._config import Config
 from labtrack.errors import UsageError
 from labtrack.settings import Settings
 from labtrack.sweeps.config import SweepConfig, load_sweep_config

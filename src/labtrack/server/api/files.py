@@ -14,11 +14,11 @@ from collections.abc import Iterator
 from typing import Any
 from urllib.parse import quote
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Query
 from fastapi.responses import StreamingResponse
 
 from ...errors import NotFoundError, UsageError
-from ..deps import Services, services
+from ..deps import Services, Svc
 from ..models import ErrorOut, FileOut
 
 router = APIRouter(tags=["files"], responses={404: {"model": ErrorOut}})
@@ -62,17 +62,17 @@ def _serve(svc: Services, digest: str, name: str, size: int | None, inline_text:
 
 
 @router.get("/runs/{run_id}/files", response_model=list[FileOut], summary="A run's files")
-def list_files(run_id: str, svc: Services = Depends(services)) -> list[FileOut]:
+def list_files(run_id: str, svc: Svc) -> list[FileOut]:
     svc.store.get_run(run_id)
     return [FileOut(**f) for f in svc.store.files(run_id)]
 
 
 @router.get("/runs/{run_id}/files/{path:path}", summary="Download a run's file",
             responses={200: {"content": {"application/octet-stream": {}}}})
-def get_file(run_id: str, path: str,
+def get_file(run_id: str, path: str, svc: Svc,
              inline: bool = Query(False, description="as UTF-8 text for display (tail of "
                                                      "large files)"),
-             svc: Services = Depends(services)) -> StreamingResponse:
+             ) -> StreamingResponse:
     """A file kept with the run, by its exact name (as listed by the files endpoint)."""
     match = next((f for f in svc.store.files(run_id) if f["path"] == path), None)
     if match is None:
@@ -84,6 +84,6 @@ def get_file(run_id: str, path: str,
 @router.get("/blobs/{digest}", summary="Download a blob by sha256",
             responses={200: {"content": {"application/octet-stream": {}}},
                        400: {"model": ErrorOut}})
-def get_blob(digest: str, svc: Services = Depends(services)) -> StreamingResponse:
+def get_blob(digest: str, svc: Svc) -> StreamingResponse:
     """Content-addressed bytes (media, files); ``digest`` must be 64 lowercase hex digits."""
     return _serve(svc, digest, digest, None, False)

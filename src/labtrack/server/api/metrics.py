@@ -2,25 +2,25 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Depends, Response
+from fastapi import APIRouter, Response
 
 from ..charts import ChartBuilder, lines_json
 from ..columns import json_value
-from ..deps import Services, services
+from ..deps import Svc
 from ..models import ChartOut, ChartRequest, ErrorOut, KeyOut, KeysRequest, SeriesOut
 
 router = APIRouter(tags=["metrics"], responses={404: {"model": ErrorOut}})
 
 
 @router.get("/runs/{run_id}/series", response_model=list[SeriesOut], summary="A run's series")
-def run_series(run_id: str, svc: Services = Depends(services)) -> list[SeriesOut]:
+def run_series(run_id: str, svc: Svc) -> list[SeriesOut]:
     """Every metric series of a run with its running stats (no points)."""
     svc.store.get_run(run_id)  # 404 for an unknown run
     return [SeriesOut(**json_value(s)) for s in svc.store.series(run_id)]
 
 
 @router.post("/metrics/keys", response_model=list[KeyOut], summary="Metric keys of runs")
-def metric_keys(body: KeysRequest, svc: Services = Depends(services)) -> list[KeyOut]:
+def metric_keys(body: KeysRequest, svc: Svc) -> list[KeyOut]:
     """The union of the runs' metric keys, with how many runs have each."""
     counts: dict[str, int] = {}
     for run_id in dict.fromkeys(body.runs):
@@ -33,7 +33,7 @@ def metric_keys(body: KeysRequest, svc: Services = Depends(services)) -> list[Ke
 
 @router.post("/charts", response_model=ChartOut, summary="Chart data",
              responses={400: {"model": ErrorOut}})
-def chart(body: ChartRequest, svc: Services = Depends(services)) -> Response:
+def chart(body: ChartRequest, svc: Svc) -> Response:
     """Lines of ``runs`` x ``keys`` against an x axis, each downsampled to ``max_points``.
 
     Downsampling keeps the minimum and maximum of each bucket of consecutive

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Query
 
 from ...errors import NotFoundError
 from ..columns import available_columns, parse_columns
-from ..deps import Services, services
+from ..deps import Svc
 from ..grouping import group_runs
 from ..models import ColumnsOut, ErrorOut, GroupsOut, ProjectOut
 
@@ -32,19 +32,19 @@ def _with_running(store: Any, project: dict[str, Any]) -> ProjectOut:
 
 
 @router.get("/projects", response_model=list[ProjectOut], summary="List projects")
-def list_projects(svc: Services = Depends(services)) -> list[ProjectOut]:
+def list_projects(svc: Svc) -> list[ProjectOut]:
     """Every project with its run count, running runs and last activity, most recent first."""
     return [_with_running(svc.store, p) for p in svc.store.projects()]
 
 
 @router.get("/projects/{project}", response_model=ProjectOut, summary="One project")
-def get_project(project: str, svc: Services = Depends(services)) -> ProjectOut:
+def get_project(project: str, svc: Svc) -> ProjectOut:
     return _with_running(svc.store, require_project(svc.store, project))
 
 
 @router.get("/projects/{project}/columns", response_model=ColumnsOut,
             summary="Column choices for the runs table")
-def columns(project: str, svc: Services = Depends(services)) -> ColumnsOut:
+def columns(project: str, svc: Svc) -> ColumnsOut:
     """Run fields, plus the config paths and summary keys of the project's recent runs."""
     require_project(svc.store, project)
     rows = svc.store.runs(project, limit=COLUMN_SAMPLE)
@@ -55,10 +55,10 @@ def columns(project: str, svc: Services = Depends(services)) -> ColumnsOut:
             responses={400: {"model": ErrorOut}}, summary="Group runs by a key")
 def groups(
     project: str,
+    svc: Svc,
     by: str = Query(..., description="config.<path> or a run field (state, group, job_type...)"),
     metrics: str = Query("", description="Comma-separated summary.<key> to aggregate"),
     filter: str | None = Query(None, description="Filter expression, as in the CLI"),
-    svc: Services = Depends(services),
 ) -> GroupsOut:
     """Runs grouped by ``by``, with count and mean/min/max of each metric per group."""
     require_project(svc.store, project)

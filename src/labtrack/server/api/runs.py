@@ -5,12 +5,12 @@ from __future__ import annotations
 import shutil
 from typing import Any
 
-from fastapi import APIRouter, Depends, Query, Response
+from fastapi import APIRouter, Query, Response
 
 from ..._names import valid_run_id
 from ...errors import ConflictError
 from ..columns import column_value, json_value, parse_columns
-from ..deps import Services, services
+from ..deps import Svc
 from ..markdown import render_notes
 from ..models import ErrorOut, RunDetail, RunEdit, RunPage, RunRow, RunState
 from .projects import require_project
@@ -46,12 +46,12 @@ def to_detail(run: dict[str, Any]) -> RunDetail:
             responses={400: {"model": ErrorOut}})
 def list_runs(
     project: str,
+    svc: Svc,
     filter: str | None = Query(None, description='e.g. config.lr < 0.01 and "base" in tags'),
     order: str | None = Query(None, description="e.g. -summary.acc,name ('-' = descending)"),
     limit: int = Query(50, ge=1, le=1000),
     offset: int = Query(0, ge=0),
     columns: str | None = Query(None, description="Comma-separated config./summary. columns"),
-    svc: Services = Depends(services),
 ) -> RunPage:
     """Runs of ``project`` matching ``filter``, sorted by ``order``, one page at a time."""
     require_project(svc.store, project)
@@ -64,14 +64,14 @@ def list_runs(
 
 
 @router.get("/runs/{run_id}", response_model=RunDetail, summary="One run")
-def get_run(run_id: str, svc: Services = Depends(services)) -> RunDetail:
+def get_run(run_id: str, svc: Svc) -> RunDetail:
     """Everything indexed about a run: config, summary, environment, notes (as HTML too)."""
     return to_detail(svc.store.get_run(run_id))
 
 
 @router.patch("/runs/{run_id}", response_model=RunDetail, summary="Edit a run",
               responses={409: {"model": ErrorOut}})
-def edit_run(run_id: str, edit: RunEdit, svc: Services = Depends(services)) -> RunDetail:
+def edit_run(run_id: str, edit: RunEdit, svc: Svc) -> RunDetail:
     """Rename a run, set its tags or notes (Markdown), or mark it a favourite."""
     fields = edit.model_dump(exclude_unset=True, exclude_none=True)
     if "notes" in edit.model_fields_set and edit.notes is None:
@@ -92,7 +92,7 @@ def edit_run(run_id: str, edit: RunEdit, svc: Services = Depends(services)) -> R
 
 
 @router.delete("/runs/{run_id}", status_code=204, summary="Delete a run")
-def delete_run(run_id: str, svc: Services = Depends(services)) -> Response:
+def delete_run(run_id: str, svc: Svc) -> Response:
     """Delete a run from the index, and its run log from the store directory."""
     svc.store.delete_run(run_id)
     if valid_run_id(run_id):
@@ -103,8 +103,8 @@ def delete_run(run_id: str, svc: Services = Depends(services)) -> Response:
 
 
 @router.get("/live", response_model=list[RunState], summary="States of runs (polling)")
-def live(runs: str = Query(..., description="Comma-separated run ids"),
-         svc: Services = Depends(services)) -> list[RunState]:
+def live(svc: Svc, runs: str = Query(..., description="Comma-separated run ids")
+         ) -> list[RunState]:
     """State, step and last update of some runs; the UI polls this while runs are live."""
     ids = parse_columns(runs)[:1000]
     return [RunState(id=r["id"], name=r["name"], state=r["state"], step=int(r.get("step") or 0),

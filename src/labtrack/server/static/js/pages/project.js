@@ -1,0 +1,92 @@
+// A project: the runs table tab and the charts tab, sharing the selection and view state.
+import { api } from '../api.js';
+import { fmtNum, h } from '../dom.js';
+import { runsTab } from './runs_table.js';
+import { chartsTab } from './project_charts.js';
+
+const DEFAULT_FIELDS = ['name', 'state', 'created_at', 'duration', 'tags'];
+
+function storageKey(kind, project) { return `labtrack.${kind}.${project}`; }
+
+function defaultColumns(columns) {
+  const summary = columns.summary.filter((k) => !k.startsWith('_')).slice(0, 4).map((k) => 'summary.' + k);
+  const config = columns.config.slice(0, 4).map((k) => 'config.' + k);
+  return [...DEFAULT_FIELDS, ...config, ...summary];
+}
+
+// The state of a project's page, kept in localStorage (and in the URL for the filter).
+export class ProjectState {
+  constructor(project, columns) {
+    this.project = project;
+    this.available = columns;
+    let saved = {};
+    try { saved = JSON.parse(localStorage.getItem(storageKey('view', project)) || '{}'); } catch (e) { saved = {}; }
+    this.columns = saved.columns || defaultColumns(columns);
+    this.filter = saved.filter || '';
+    this.order = saved.order || null;
+    this.groupBy = saved.groupBy || null;
+    this.limit = saved.limit || 50;
+    this.offset = 0;
+    this.charts = saved.charts || { x: 'default', xKey: null, smoothing: 0, log: false };
+    this.viewId = saved.viewId || null;
+    let sel = [];
+    try { sel = JSON.parse(sessionStorage.getItem(storageKey('selection', project)) || '[]'); } catch (e) { sel = []; }
+    this.selection = Array.isArray(sel) ? sel : [];
+    const q = new URLSearchParams(location.search);
+    if (q.has('filter')) this.filter = q.get('filter');
+  }
+
+  save() {
+    localStorage.setItem(storageKey('view', this.project), JSON.stringify({
+      columns: this.columns, filter: this.filter, order: this.order, groupBy: this.groupBy,
+      limit: this.limit, charts: this.charts, viewId: this.viewId,
+    }));
+    sessionStorage.setItem(storageKey('selection', this.project), JSON.stringify(this.selection));
+  }
+
+  spec() {
+    return { columns: this.columns, filter: this.filter, order: this.order, group_by: this.groupBy,
+      group_metrics: this.columns.filter((c) => c.startsWith('summary.')), charts: this.charts };
+  }
+
+  applySpec(spec) {
+    this.columns = spec.columns && spec.columns.length ? spec.columns : defaultColumns(this.available);
+    this.filter = spec.filter || '';
+    this.order = spec.order || null;
+    this.groupBy = spec.group_by || null;
+    this.charts = Object.assign({ x: 'default', xKey: null, smoothing: 0, log: false }, spec.charts || {});
+    this.offset = 0;
+  }
+
+  toggle(id, on) {
+    const i = this.selection.indexOf(id);
+    if (on && i < 0) this.selection.push(id);
+    if (!on && i >= 0) this.selection.splice(i, 1);
+    this.save();
+  }
+}
+
+export async function projectPage(ctx, project, tab) {
+  const enc = encodeURIComponent(project);
+  const [info, columns] = await Promise.all([
+    api.get(`/projects/${enc}`), api.get(`/projects/${enc}/columns`)]);
+  document.title = `${project} · labtrack`;
+  ctx.setCrumbs({ label: 'Projects', href: '/' }, { label: project });
+  ctx.main.dataset.page = tab === 'charts' ? 'project-charts' : 'project-runs';
+  const state = new ProjectState(project, columns);
+
+  const tabLink = (id, label, href) => h('a', {
+    class: `tab${id === tab ? ' active' : ''}`, href, 'data-nav': true, 'data-tab': id,
+    'aria-selected': String(id === tab), role: 'tab' }, label);
+  ctx.main.append(h('div', { class: 'page-head' },
+    h('div', null, h('h1', { class: 'project-title' }, project),
+      h('p', { class: 'muted' }, `${fmtNum(info.run_count)} run${info.run_count === 1 ? '' : 's'}`,
+        info.running ? ` · ${info.running} running` : '')),
+  ), h('div', { class: 'tabs', role: 'tablist' },
+    tabLink('runs', 'Runs', `/projects/${enc}`),
+    tabLink('charts', 'Charts', `/projects/${enc}/charts`)));
+  const body = h('div', { class: 'tab-body' });
+  ctx.main.append(body);
+  if (tab === 'charts') await chartsTab(ctx, body, state);
+  else await runsTab(ctx, body, state);
+}
