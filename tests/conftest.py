@@ -1,4 +1,4 @@
-"""Fixtures shared by every test: each test gets its own store directory, nothing on disk is shared."""
+"""Fixtures shared by every test: each test gets its own store directory; nothing is shared."""
 
 from __future__ import annotations
 

@@ -18,6 +18,7 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 from ._proxies import ConfigProxy, SummaryProxy
+from ._version import VERSION as __version__  # noqa: F401 - public attribute
 from .errors import (
     ConfigError,
     LabtrackError,
@@ -26,8 +27,6 @@ from .errors import (
     UsageError,
 )
 from .settings import Settings
-
-from ._version import VERSION as __version__
 
 config = ConfigProxy()
 summary = SummaryProxy()

@@ -13,11 +13,11 @@ from typing import Any
 
 from . import _current, _lifecycle
 from ._names import new_run_id, new_run_name, valid_run_id
-from .errors import ConflictError, UsageError
 from ._run import Run, run_log_path
+from ._summary import Stats
+from .errors import ConflictError, UsageError
 from .runlog import RunLogWriter, iter_records
 from .settings import Settings
-from ._summary import Stats
 
 _warned_kwargs: set[str] = set()
 

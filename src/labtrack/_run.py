@@ -13,13 +13,13 @@ from pathlib import Path
 from typing import Any
 
 from . import _current
-from ._jsonsafe import to_jsonable
-from ._values import FAST_TYPES, check_key, flatten
 from ._config import Config
+from ._jsonsafe import to_jsonable
+from ._summary import MetricDefs, compute_summary, jsonable_summary
+from ._values import FAST_TYPES, flatten
 from .errors import UsageError
 from .runlog import RunLogWriter
 from .settings import Settings
-from ._summary import MetricDefs, compute_summary, jsonable_summary
 from .writer import Writer
 
 FINAL_STATES = ("finished", "failed", "killed", "crashed", "early_terminated")

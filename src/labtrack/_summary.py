@@ -106,7 +106,8 @@ class MetricDefs:
         if goal is not None:
             goal = {"min": "minimize", "max": "maximize"}.get(goal, goal)
             if goal not in GOALS:
-                raise UsageError(f"define_metric goal must be 'minimize' or 'maximize', not {goal!r}")
+                raise UsageError(
+                    f"define_metric goal must be 'minimize' or 'maximize', not {goal!r}")
         rule = MetricDef(name, step_metric, summary, goal, hidden)
         self.rules[name] = rule
         return rule

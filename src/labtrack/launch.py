@@ -299,6 +299,8 @@ class _Tracker:
             return {}
         previous = {}
         for signum in FORWARDED:
+            if signal.getsignal(signum) == signal.SIG_IGN:
+                continue  # nohup, or a background job's SIGINT: the command ignores it too
             previous[signum] = signal.signal(signum, self._on_signal)
         return previous
 
@@ -338,7 +340,7 @@ class _Tracker:
         if killed_by is not None:
             state = "killed"
             run._mark_failed(None, "killed")
-            run._error = f"killed by {_signal_name(killed_by)}" + (
+            run._error = _killed_message(returncode, self.signals) + (
                 f"; last lines of stderr:\n{tail}" if tail else "")
         elif returncode != 0:
             state = "failed"
@@ -352,6 +354,17 @@ class _Tracker:
             print(f"labtrack: run {run.name} ({run.id}) {state}, exit code {code}",
                   file=sys.stderr)
         return Launched(run.id, state, code, killed_by)
+
+
+def _killed_message(returncode: int, received: list[int]) -> str:
+    if not received:
+        return f"killed by {_signal_name(-returncode)}"
+    text = f"stopped by {_signal_name(received[0])}"
+    if len(received) >= 3 and returncode == -signal.SIGKILL:
+        text += f"; killed with SIGKILL after {len(received)} signals"
+    elif returncode >= 0:
+        text += f"; the command exited with code {returncode}"
+    return text
 
 
 def _signal_name(signum: int) -> str:

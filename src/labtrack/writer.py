@@ -28,8 +28,8 @@ from collections.abc import Callable
 from typing import Any, Protocol
 
 from ._jsonsafe import float_out
-from .runlog import Record, RunLogWriter, read_records
 from ._summary import Stats
+from .runlog import Record, RunLogWriter, read_records
 
 MAX_PENDING_BYTES = 64 << 20
 HEARTBEAT_EVERY = 10.0
@@ -185,7 +185,7 @@ class Writer:
                 return
             popleft = dq.popleft
             items = [popleft() for _ in range(n)]
-            steps, times, dicts = zip(*items)
+            steps, times, dicts = zip(*items, strict=True)
             for group in self._groups(steps, times, dicts):
                 self._ingest_group(*group)
             self.summary_dirty = True
@@ -215,7 +215,7 @@ class Writer:
                 return [(keys, steps, times, values, first)]
         buckets: dict[tuple[str, ...], tuple[list[int], list[float], list[tuple[Any, ...]],
                                               dict[str, Any]]] = {}
-        for step, t, row in zip(steps, times, dicts):
+        for step, t, row in zip(steps, times, dicts, strict=True):
             sig = tuple(row)
             g = buckets.get(sig)
             if g is None:

@@ -291,3 +291,16 @@ def test_log_paths_and_shortcuts(make_run, files, tmp_path):
     plain = run.log_artifact(data / "train.csv", name="raw", type="table")
     assert plain.type == "table" and plain.file_count == 1
     assert Path(run.use_model("net:candidate")).read_bytes() == b"\x00\x01"
+
+
+def test_building_an_artifact_imports_no_database_code(tmp_path):
+    import subprocess
+    import sys
+
+    code = ("import sys, labtrack\n"
+            "art = labtrack.Artifact('a', 'dataset')\n"
+            "with art.new_file('x.txt') as fh: fh.write('x')\n"
+            "print(sorted(m for m in ('sqlalchemy', 'numpy', 'rich') if m in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         timeout=60, cwd=tmp_path)
+    assert out.stdout.strip() == "[]", out.stderr

@@ -93,6 +93,64 @@ def test_sigterm_is_forwarded_and_the_run_is_killed(labtrack_argv: list[str],
     assert "started" in run.keys()  # the child's metrics landed before it was stopped
 
 
+def test_sigint_is_forwarded_and_the_run_is_killed(labtrack_argv: list[str],
+                                                    child_env: dict[str, str], script: Script,
+                                                    tmp_path: Path, store_dir: Path) -> None:
+    ready = tmp_path / "ready"
+    slow = script("interruptible.py", f"""
+        import time
+        open({str(ready)!r}, "w").write("1")
+        try:
+            time.sleep(60)
+        except KeyboardInterrupt:
+            print("saving checkpoint before exit", flush=True)
+            raise
+    """)
+    wrapper = subprocess.Popen([*labtrack_argv, "run", "--", PY, str(slow)], env=child_env,
+                               cwd=tmp_path, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                               stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 30
+    while not ready.exists():
+        assert wrapper.poll() is None and time.monotonic() < deadline
+        time.sleep(0.05)
+    wrapper.send_signal(signal.SIGINT)
+    out, _ = wrapper.communicate(timeout=30)
+    assert wrapper.returncode == 128 + signal.SIGINT
+    assert "saving checkpoint before exit" in out  # the command could clean up
+    run = only_run(store_dir)
+    assert run.state == "killed" and "SIGINT" in run.error and "KeyboardInterrupt" in run.error
+
+
+def test_console_is_saved_while_the_command_runs(labtrack_argv: list[str],
+                                                 child_env: dict[str, str], script: Script,
+                                                 tmp_path: Path, store_dir: Path) -> None:
+    go = tmp_path / "go"
+    waits = script("waits.py", f"""
+        import os, time
+        print("epoch 1: loss 0.5")
+        while not os.path.exists({str(go)!r}):
+            time.sleep(0.05)
+        print("epoch 2: loss 0.25")
+    """)
+    wrapper = subprocess.Popen([*labtrack_argv, "run", "--", PY, str(waits)], env=child_env,
+                               cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    live = None
+    deadline = time.monotonic() + 20
+    try:
+        while live is None and time.monotonic() < deadline:
+            time.sleep(0.2)
+            runs = labtrack.Api(store_dir).runs()
+            if runs and any(f["path"] == "console/output.log" for f in runs[0].files()):
+                live = run_file(store_dir, runs[0], "console/output.log")
+                assert runs[0].state == "running"
+    finally:
+        go.write_text("1")
+        wrapper.communicate(timeout=30)
+    assert live == b"epoch 1: loss 0.5\n"
+    final = run_file(store_dir, only_run(store_dir), "console/output.log")
+    assert final == b"epoch 1: loss 0.5\nepoch 2: loss 0.25\n"
+
+
 def test_child_init_attaches_to_the_same_run(cli, script: Script, store_dir: Path) -> None:
     train = script("train.py", """
         import labtrack

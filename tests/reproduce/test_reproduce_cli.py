@@ -40,7 +40,7 @@ def tree_hashes(root: Path) -> dict[str, str]:
 
 
 def make_dirty(repo: Path, git: Git) -> None:
-    """Unstaged and staged edits, a deletion, a new tracked file, a binary edit, an untracked file."""
+    """Edits (staged, unstaged, binary), a deletion, a new tracked file, an untracked file."""
     (repo / "scale.txt").write_text("3.0\n")
     (repo / "README.md").unlink()
     (repo / "weights.bin").write_bytes(bytes(reversed(range(256))) * 8)

@@ -14,7 +14,7 @@ import contextlib
 import os
 import sqlite3
 import threading
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 
 _SCHEMA = """CREATE TABLE IF NOT EXISTS digests (
@@ -24,6 +24,13 @@ _SCHEMA = """CREATE TABLE IF NOT EXISTS digests (
 
 def _key(st: os.stat_result) -> tuple[int, int, int, int, int]:
     return (st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino, st.st_dev)
+
+
+def matches(known: tuple[tuple[int, ...], str] | None, st: os.stat_result) -> str | None:
+    """The digest in a :meth:`DigestCache.lookup` result if the stat still matches."""
+    if known is None or known[0] != _key(st):
+        return None
+    return known[1]
 
 
 class DigestCache:
@@ -69,6 +76,28 @@ class DigestCache:
         if row is None or tuple(row[:5]) != _key(st):
             return None
         return str(row[5])
+
+    def lookup(self, paths: Sequence[str]) -> dict[str, tuple[tuple[int, ...], str]]:
+        """What the cache holds for many paths at once: ``{path: (stat key, digest)}``.
+
+        Compare with :func:`matches`; one query per 500 paths instead of one per path.
+        """
+        out: dict[str, tuple[tuple[int, ...], str]] = {}
+        with self._lock:
+            conn = self._connect()
+            if conn is None:
+                return out
+            try:
+                for start in range(0, len(paths), 500):
+                    batch = list(paths[start:start + 500])
+                    marks = ",".join("?" * len(batch))
+                    for row in conn.execute(
+                            "SELECT path, size, mtime_ns, ctime_ns, ino, dev, digest FROM digests "
+                            f"WHERE path IN ({marks})", batch):
+                        out[row[0]] = (tuple(row[1:6]), str(row[6]))
+            except sqlite3.Error:
+                return {}
+        return out
 
     def put(self, path: str, st: os.stat_result, digest: str) -> None:
         """Remember a digest (written on :meth:`flush`)."""

@@ -270,9 +270,9 @@ class Artifact:
                     raise ArtifactError(f"add_dir: {full} is not a regular file (a pipe, "
                                         "socket or device); remove it or add files one by one")
                 size = st.st_size
-                entry = {"path": _names.check_entry_path(prefix + rel.replace(os.sep, "/")),
-                         "local": full, "size": size}
-                self._pending[entry["path"]] = entry
+                entry_path = _names.check_entry_path(prefix + rel.replace(os.sep, "/"))
+                entry: dict[str, Any] = {"path": entry_path, "local": full, "size": size}
+                self._pending[entry_path] = entry
                 added.append(ArtifactEntry(self, entry))
         return added
 

@@ -55,6 +55,12 @@ def _chunks(items: Sequence[Any], size: int = _BATCH) -> Iterable[Sequence[Any]]
         yield items[start:start + size]
 
 
+def _new_id(result: Any) -> int:
+    key = result.inserted_primary_key
+    assert key is not None
+    return int(key[0])
+
+
 class ArtifactIndex:
     """Artifact collections, versions, manifests, aliases and lineage in the store.
 
@@ -106,18 +112,20 @@ class ArtifactIndex:
         row = conn.execute(select(coll_t.c.id, coll_t.c.type).where(
             coll_t.c.project == project, coll_t.c.name == name)).first()
         if row is None:
-            cid = conn.execute(insert(coll_t).values(
+            cid = _new_id(conn.execute(insert(coll_t).values(
                 project=project, name=name, type=type, description=description,
-                created_at=now, updated_at=now)).inserted_primary_key[0]
+                created_at=now, updated_at=now)))
         else:
             cid = row[0]
             if row[1] != type:
                 raise UsageError(f"artifact {project}/{name} has type {row[1]!r}, not {type!r}; "
                                  "use another name or the same type")
-        vid = conn.execute(select(vers_t.c.id).where(
+        existing = conn.execute(select(vers_t.c.id).where(
             vers_t.c.collection_id == cid, vers_t.c.digest == digest)).scalar()
-        created = vid is None
-        if created:
+        created = existing is None
+        if existing is not None:
+            vid = int(existing)
+        else:
             if self.blobs is not None:
                 missing = sorted({e["digest"] for e in entries if not e.get("ref")
                                   and not self.blobs.exists(e["digest"])})
@@ -125,12 +133,12 @@ class ArtifactIndex:
                     raise MissingBlobsError(missing)
             number = conn.execute(select(func.max(vers_t.c.version)).where(
                 vers_t.c.collection_id == cid)).scalar()
-            vid = conn.execute(insert(vers_t).values(
+            vid = _new_id(conn.execute(insert(vers_t).values(
                 collection_id=cid, version=0 if number is None else int(number) + 1,
                 digest=digest, size=sum(int(e["size"]) for e in entries),
                 file_count=len(entries), description=description, metadata=metadata or {},
                 state="committed", created_at=now, created_by=run_id,
-            )).inserted_primary_key[0]
+            )))
             rows = [{"version_id": vid, "path": e["path"], "digest": e.get("digest"),
                      "size": int(e["size"]), "ref": e.get("ref")} for e in entries]
             for batch in _chunks(rows, 5000):
@@ -388,7 +396,8 @@ class ArtifactIndex:
         if not conds:
             return []
         stmt = select(lineage_t.c.run_id, lineage_t.c.direction,
-                      lineage_t.c.created_at.label("edge_created_at"), *VERSION_COLUMNS).select_from(
+                      lineage_t.c.created_at.label("edge_created_at"),
+                      *VERSION_COLUMNS).select_from(
             lineage_t.join(vers_t, vers_t.c.id == lineage_t.c.version_id)
             .join(coll_t, coll_t.c.id == vers_t.c.collection_id)).where(
             or_(*conds)).order_by(lineage_t.c.created_at)

@@ -126,8 +126,9 @@ def lineage_graph(store: Any, project: str, name: str, version: str | int = "lat
     start = _version(store, project, name, version)
     nodes: dict[str, dict[str, Any]] = {f"artifact:{start['id']}": _version_node(start)}
     edges: dict[tuple[str, str], str] = {}
-    frontier_versions, frontier_runs = {start["id"]}, set()
-    seen_versions, seen_runs = set(frontier_versions), set()
+    frontier_versions: set[int] = {start["id"]}
+    frontier_runs: set[str] = set()
+    seen_versions, seen_runs = set(frontier_versions), set(frontier_runs)
     for _ in range(max(1, depth)):
         found = index.edges(version_ids=sorted(frontier_versions),
                             run_ids=sorted(frontier_runs))

@@ -15,6 +15,7 @@ from __future__ import annotations
 import hashlib
 import itertools
 import os
+import re
 import shutil
 import stat as statmod
 import tempfile
@@ -31,8 +32,11 @@ STREAM_CHUNK = 4 << 20  # put_path/hash_file read size; larger blocks hash faste
 _counter = itertools.count()
 
 
+_HEX = re.compile(r"[0-9a-f]{64}")
+
+
 def _valid(digest: str) -> bool:
-    return len(digest) == 64 and all(c in "0123456789abcdef" for c in digest)
+    return isinstance(digest, str) and _HEX.fullmatch(digest) is not None
 
 
 class LocalBlobStore:
@@ -40,15 +44,20 @@ class LocalBlobStore:
 
     def __init__(self, root: str | Path) -> None:
         self.root = Path(root)
+        self._prefix = os.path.join(str(self.root), "sha256", "")
 
     def path(self, digest: str) -> Path:
         """Where the blob with this sha256 hex digest lives (whether or not it exists)."""
+        return Path(self.path_str(digest))
+
+    def path_str(self, digest: str) -> str:
+        """:meth:`path` as a str (cheaper when called for thousands of files)."""
         if not _valid(digest):
             raise ValueError(f"not a sha256 hex digest: {digest!r}")
-        return self.root / "sha256" / digest[:2] / digest[2:]
+        return f"{self._prefix}{digest[:2]}/{digest[2:]}"
 
     def exists(self, digest: str) -> bool:
-        return self.path(digest).exists()
+        return os.path.exists(self.path_str(digest))
 
     def put_bytes(self, data: bytes) -> str:
         """Store bytes; returns their sha256 hex digest."""
@@ -129,9 +138,8 @@ class LocalBlobStore:
                  ) -> tuple[str, int, os.stat_result]:
         """Store a file's content, read once in blocks; returns (digest, size, its stat).
 
-        The file's size and mtime are compared before and after reading, and the
-        path must still name the same file: a file that changes while it is stored
-        is refused (nothing is kept).
+        The open file's size and mtime are compared before and after reading: a
+        file that changes while it is stored is refused (nothing is kept).
 
         Args:
             name: how to name the file in error messages (default: the path).
@@ -150,25 +158,30 @@ class LocalBlobStore:
                 from None
         except OSError as err:
             raise ArtifactError(f"{label}: cannot open {path}: {err.strerror}") from None
-        tmp: str | None = None
         try:
             before = os.fstat(fd)
             if not statmod.S_ISREG(before.st_mode):
                 raise ArtifactError(f"{label}: {path} is not a regular file")
-            hasher = hashlib.sha256()
-            size = before.st_size
-            if size <= CHUNK:
+            if before.st_size <= CHUNK:
                 data = _read_all(fd, label, path)
-                hasher.update(data)
-                digest = hasher.hexdigest()
                 _check_unchanged(fd, path, before, len(data), label)
-                target = self.path(digest)
-                if not target.exists():
-                    self._place(target, data=data)
+                digest = hashlib.sha256(data).hexdigest()
+                target = self.path_str(digest)
+                if not os.path.exists(target):
+                    self._place(target, data)
                 return digest, len(data), before
-            tmp = self._incoming_name()
-            out = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o444)
-            total = 0
+            digest, total = self._stream(fd, path, before, label, progress)
+            return digest, total, before
+        finally:
+            os.close(fd)
+
+    def _stream(self, fd: int, path: str | Path, before: os.stat_result, label: str,
+                progress: Callable[[int], None] | None) -> tuple[str, int]:
+        hasher = hashlib.sha256()
+        tmp = self._incoming_name()
+        out = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o444)
+        total = 0
+        try:
             try:
                 buf = bytearray(STREAM_CHUNK)
                 view = memoryview(buf)
@@ -186,38 +199,40 @@ class LocalBlobStore:
                 os.close(out)
             _check_unchanged(fd, path, before, total, label)
             digest = hasher.hexdigest()
-            target = self.path(digest)
-            if target.exists():
+            target = self.path_str(digest)
+            if os.path.exists(target):
                 os.unlink(tmp)
             else:
-                target.parent.mkdir(parents=True, exist_ok=True)
+                os.makedirs(os.path.dirname(target), exist_ok=True)
                 os.replace(tmp, target)
-            tmp = None
-            return digest, total, before
-        finally:
-            os.close(fd)
-            if tmp is not None and os.path.exists(tmp):
+            return digest, total
+        except BaseException:
+            if os.path.exists(tmp):
                 os.unlink(tmp)
+            raise
 
-    def _incoming_name(self) -> str:
-        self.root.mkdir(parents=True, exist_ok=True)
-        return str(self.root / f".incoming-{os.getpid()}-{threading.get_ident()}-"
-                               f"{next(_counter)}")
+    def _incoming_name(self, folder: str | None = None) -> str:
+        if folder is None:
+            self.root.mkdir(parents=True, exist_ok=True)
+            folder = str(self.root)
+        return os.path.join(folder, f".incoming-{os.getpid()}-{threading.get_ident()}-"
+                                    f"{next(_counter)}")
 
-    def _place(self, target: Path, data: bytes) -> None:
-        """Write a small blob read-only and rename it into place."""
-        tmp = self._incoming_name()
+    def _place(self, target: str, data: bytes) -> None:
+        """Write a small blob read-only next to ``target`` and rename it into place."""
+        folder = os.path.dirname(target)
+        tmp = self._incoming_name(folder)
         try:
             fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o444)
+        except FileNotFoundError:
+            os.makedirs(folder, exist_ok=True)
+            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o444)
+        try:
             try:
                 _write_all(fd, memoryview(data))
             finally:
                 os.close(fd)
-            try:
-                os.replace(tmp, target)
-            except FileNotFoundError:
-                target.parent.mkdir(parents=True, exist_ok=True)
-                os.replace(tmp, target)
+            os.replace(tmp, target)
         except BaseException:
             if os.path.exists(tmp):
                 os.unlink(tmp)
@@ -276,7 +291,8 @@ class LocalBlobStore:
         removed = 0
         cutoff = time.time() - older_than
         try:
-            candidates = list(self.root.glob(".incoming-*"))
+            candidates = [*self.root.glob(".incoming-*"),
+                          *self.root.glob("sha256/*/.incoming-*")]
         except OSError:
             return 0
         for tmp in candidates:
@@ -317,14 +333,10 @@ def _write_all(fd: int, view: memoryview) -> None:
 
 def _check_unchanged(fd: int, path: str | Path, before: os.stat_result, size: int,
                      label: str) -> None:
+    # the open file itself: a file replaced by rename meanwhile was still read whole
     after = os.fstat(fd)
-    try:
-        now = os.stat(path)
-    except FileNotFoundError:
-        now = None
-    same_file = now is not None and (now.st_ino, now.st_dev) == (before.st_ino, before.st_dev)
     if (size != before.st_size or after.st_size != before.st_size
-            or after.st_mtime_ns != before.st_mtime_ns or not same_file):
+            or after.st_mtime_ns != before.st_mtime_ns):
         raise ArtifactError(
             f"{label}: file {path} changed while it was being added (size or modification "
             "time differ before and after reading); add it again once it is complete"

@@ -6,8 +6,7 @@ from pathlib import Path
 
 import click
 
-from ._common import console, dir_option, fmt_time, handle_errors, json_option, open_api, \
-    print_json
+from ._common import console, dir_option, fmt_time, handle_errors, json_option, open_api, print_json
 
 
 @click.command()

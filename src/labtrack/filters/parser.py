@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import Any, Union
+from typing import Any
 
 from ..errors import FilterError
 
@@ -67,7 +67,7 @@ class Not:
     item: Node
 
 
-Node = Union[Cmp, Logic, Not]
+Node = Cmp | Logic | Not
 
 _TOKEN = re.compile(
     r"""

@@ -45,7 +45,8 @@ class ChartBuilder:
         self.cache = cache
 
     def lines(self, run_ids: Sequence[str], keys: Sequence[str], x: str = "step",
-              x_key: str | None = None, max_points: int = 2000) -> dict[str, Any]:
+              x_key: str | None = None, max_points: int = 2000, encoding: str = "json"
+              ) -> dict[str, Any]:
         """Every (run, key) line that has points, in run then key order."""
         from ..errors import UsageError
 
@@ -53,6 +54,8 @@ class ChartBuilder:
             raise UsageError(f"x must be one of {', '.join(X_MODES)}, not {x!r}")
         if x == "metric" and not x_key:
             raise UsageError("x='metric' needs x_key, the metric to use as the x axis")
+        if encoding not in ("json", "base64"):
+            raise UsageError(f"encoding must be 'json' or 'base64', not {encoding!r}")
         runs = {r["id"]: r for r in self._run_rows(run_ids, with_defs=x == "default")}
         counts = {rid: {s["key"]: int(s["count"] or 0) for s in self.store.series(rid)}
                   for rid in run_ids if rid in runs}
@@ -76,19 +79,19 @@ class ChartBuilder:
         for item in plan:
             rid, key, xm = item
             ckey = (rid, key, x if xm is None else "metric", xm, counts[rid][key],
-                    counts[rid].get(xm or "", 0), max_points,
+                    counts[rid].get(xm or "", 0), max_points, encoding,
                     runs[rid]["created_at"] if x == "relative" else 0)
             cached = self.cache.get(ckey)
             if cached is None:
                 missing[item] = ckey
             out.append({"run_id": rid, "key": key, "x_key": xm, "_ckey": ckey,
                         "_data": cached})
-        computed = self._fill(missing, runs, x, max_points) if missing else {}
+        computed = self._fill(missing, runs, x, max_points, encoding) if missing else {}
         for line in out:
             data = line.pop("_data") or computed[line.pop("_ckey")]
             line.pop("_ckey", None)
             line.update(data)
-        return {"x": x, "x_key": x_key, "lines": out,
+        return {"x": x, "x_key": x_key, "encoding": encoding, "lines": out,
                 "runs": {rid: {"name": runs[rid]["name"], "state": runs[rid]["state"]}
                          for rid in run_ids if rid in runs}}
 
@@ -107,7 +110,7 @@ class ChartBuilder:
             return {}
 
     def _fill(self, missing: dict[tuple[str, str, str | None], tuple[Any, ...]],
-              runs: dict[str, dict[str, Any]], x: str, max_points: int
+              runs: dict[str, dict[str, Any]], x: str, max_points: int, encoding: str
               ) -> dict[tuple[Any, ...], dict[str, Any]]:
         from .downsample import join_by_step, line_payload
 
@@ -118,26 +121,39 @@ class ChartBuilder:
         for (rid, key, xm), ckey in missing.items():
             p = points.get((rid, key))
             if p is None or len(p) == 0:
-                data: dict[str, Any] = {"x": "[]", "y": "[]", "steps": "[]", "points": 0,
-                                        "sampled": False, "total": 0}
+                empty = '""' if encoding == "base64" else "[]"
+                data: dict[str, Any] = {"x": empty, "y": empty, "points": 0, "sampled": False,
+                                        "total": 0}
             else:
+                p = _by_step(p)
                 steps, y = p.steps, p.values
                 if xm is not None:
                     xp = points.get((rid, xm))
                     xs = xp.values if xp is not None else y[:0]
                     xsteps = xp.steps if xp is not None else steps[:0]
-                    xv, y, steps = join_by_step(xsteps, xs, steps, y)
+                    xv, y, _ = join_by_step(xsteps, xs, steps, y)
                 elif x == "wall":
                     xv = p.times * 1000.0
                 elif x == "relative":
                     xv = p.times - float(runs[rid]["created_at"])
                 else:
                     xv = steps
-                data = line_payload(xv, y, steps, max_points)
+                data = line_payload(xv, y, max_points, encoding)
                 data["total"] = int(len(p))
             computed[ckey] = data
             self.cache.put(ckey, data, data["points"] or 1)
         return computed
+
+
+def _by_step(points: Any) -> Any:
+    """Points ordered by step (stable), so a line never jumps back across the chart."""
+    import numpy as np
+
+    steps = points.steps
+    if len(steps) < 2 or bool(np.all(steps[1:] >= steps[:-1])):
+        return points
+    order = np.argsort(steps, kind="stable")
+    return type(points)(steps[order], points.values[order], points.times[order])
 
 
 def lines_json(result: dict[str, Any]) -> str:
@@ -146,7 +162,7 @@ def lines_json(result: dict[str, Any]) -> str:
 
     parts = []
     for line in result["lines"]:
-        head = json.dumps({k: v for k, v in line.items() if k not in ("x", "y", "steps")})
-        parts.append(head[:-1] + f',"x":{line["x"]},"y":{line["y"]},"steps":{line["steps"]}}}')
-    meta = json.dumps({"x": result["x"], "x_key": result["x_key"], "runs": result["runs"]})
+        head = json.dumps({k: v for k, v in line.items() if k not in ("x", "y")})
+        parts.append(head[:-1] + f',"x":{line["x"]},"y":{line["y"]}}}')
+    meta = json.dumps({k: result[k] for k in ("x", "x_key", "encoding", "runs")})
     return meta[:-1] + ',"lines":[' + ",".join(parts) + "]}"

@@ -24,21 +24,21 @@ def minmax_indices(values: np.ndarray, max_points: int) -> np.ndarray:
         return np.arange(n)
     buckets = max_points // 2
     size = -(-n // buckets)  # ceil
-    buckets = -(-n // size)
-    padded = buckets * size
-    finite = np.isfinite(values)
-    lo = np.where(finite, values, np.inf)
-    hi = np.where(finite, values, -np.inf)
-    if padded > n:
-        lo = np.concatenate([lo, np.full(padded - n, np.inf)])
-        hi = np.concatenate([hi, np.full(padded - n, -np.inf)])
-    starts = np.arange(buckets) * size
-    imin = lo.reshape(buckets, size).argmin(axis=1) + starts
-    imax = hi.reshape(buckets, size).argmax(axis=1) + starts
-    keep = np.concatenate([imin, imax])
-    keep = keep[keep < n]
-    # a bucket of only NaN keeps its first point so the gap stays visible
-    return np.unique(keep)
+    full = n // size  # buckets holding exactly `size` points; the rest form one short bucket
+    if np.isfinite(values).all():
+        lo = hi = values
+    else:  # NaN/inf never win a bucket (a bucket of only NaN keeps its first point: a gap)
+        finite = np.isfinite(values)
+        lo = np.where(finite, values, np.inf)
+        hi = np.where(finite, values, -np.inf)
+    starts = np.arange(full) * size
+    grid_lo = lo[: full * size].reshape(full, size)
+    grid_hi = hi[: full * size].reshape(full, size)
+    parts = [grid_lo.argmin(axis=1) + starts, grid_hi.argmax(axis=1) + starts]
+    if full * size < n:
+        tail = full * size
+        parts.append(np.array([tail + int(lo[tail:].argmin()), tail + int(hi[tail:].argmax())]))
+    return np.unique(np.concatenate(parts))
 
 
 def join_by_step(x_steps: np.ndarray, x_values: np.ndarray, y_steps: np.ndarray,
@@ -63,23 +63,30 @@ def join_by_step(x_steps: np.ndarray, x_values: np.ndarray, y_steps: np.ndarray,
     return xv[pos_c[hit]], y_values[hit], y_steps[hit]
 
 
-def to_json_array(values: np.ndarray, decimals: int | None = None) -> str:
+def to_json_array(values: np.ndarray) -> str:
     """A JSON array of numbers with NaN and infinities as ``null`` (gaps in plotly)."""
     if values.dtype.kind in "iu":
         return "[" + ",".join(map(str, values.tolist())) + "]"
-    arr = values if decimals is None else np.round(values, decimals)
-    text = repr(arr.tolist()) if len(arr) else "[]"
-    if "n" in text or "i" in text:  # nan / inf
+    text = repr(values.tolist()) if len(values) else "[]"
+    if "n" in text:  # nan / inf
         text = text.replace("-inf", "null").replace("inf", "null").replace("nan", "null")
     return text
 
 
-def line_payload(x: np.ndarray, y: np.ndarray, steps: np.ndarray, max_points: int
+def to_base64(values: np.ndarray) -> str:
+    """Little-endian float64 bytes, base64-encoded, as a JSON string (NaN stays NaN)."""
+    import base64
+
+    data = np.ascontiguousarray(values, dtype="<f8").tobytes()
+    return '"' + base64.b64encode(data).decode("ascii") + '"'
+
+
+def line_payload(x: np.ndarray, y: np.ndarray, max_points: int, encoding: str = "json"
                  ) -> dict[str, Any]:
     """Downsample one line; returns its arrays as JSON fragments plus counts."""
     idx = minmax_indices(y, max_points)
     sampled = len(idx) < len(y)
     if sampled:
-        x, y, steps = x[idx], y[idx], steps[idx]
-    return {"x": to_json_array(x), "y": to_json_array(y), "steps": to_json_array(steps),
-            "points": int(len(y)), "sampled": sampled}
+        x, y = x[idx], y[idx]
+    enc = to_base64 if encoding == "base64" else to_json_array
+    return {"x": enc(x), "y": enc(y), "points": int(len(y)), "sampled": sampled}

@@ -146,15 +146,16 @@ class ChartRequest(BaseModel):
     x: str = Field("default", description="default | step | wall | relative | metric")
     x_key: str | None = Field(None, description="The x metric when x is 'metric'.")
     max_points: int = Field(2000, ge=10, le=20_000, description="Per line, after downsampling.")
+    encoding: str = Field("json", description="json: arrays of numbers (null for NaN); "
+                          "base64: little-endian float64 bytes, base64 (NaN kept)")
 
 
 class ChartLine(BaseModel):
     run_id: str
     key: str
     x_key: str | None
-    x: list[float | None]
-    y: list[float | None]
-    steps: list[int]
+    x: list[float | None] | str
+    y: list[float | None] | str
     points: int
     total: int
     sampled: bool
@@ -162,6 +163,7 @@ class ChartLine(BaseModel):
 
 class ChartOut(BaseModel):
     x: str
+    encoding: str
     x_key: str | None
     runs: dict[str, dict[str, Any]]
     lines: list[ChartLine]

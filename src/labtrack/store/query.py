@@ -113,9 +113,7 @@ class Compiler:
         if self.dialect == "sqlite":
             each = func.json_each(col, self._sqlite_path(path)).table_valued("value")
             return exists(select(literal(1)).select_from(each).where(each.c.value == value))
-        import json
-
-        return col[path].op("@>")(func.cast(json.dumps([value]), schema.JSONB()))
+        return col[path].op("@>")(literal([value], schema.JSONB()))
 
     # -- plain columns -----------------------------------------------------------
     def column(self, field: Field) -> ColumnElement[Any]:

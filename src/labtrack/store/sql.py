@@ -346,7 +346,7 @@ class SQLStore:
     def _apply_series(self, conn: Connection, run_id: str, entries: list[dict[str, Any]],
                       blobs: list[bytes]) -> None:
         new_chunks = []
-        for entry, blob in zip(entries, blobs):
+        for entry, blob in zip(entries, blobs, strict=True):
             key = entry["key"]
             sid, last_chunk, last_count = self._series_row(conn, run_id, key,
                                                            entry.get("kind", "float"))

@@ -42,5 +42,5 @@ def chart(body: ChartRequest, svc: Svc) -> Response:
     """
     builder = ChartBuilder(svc.store, svc.chart_cache)
     result = builder.lines(list(dict.fromkeys(body.runs)), list(dict.fromkeys(body.keys)),
-                           body.x, body.x_key, body.max_points)
+                           body.x, body.x_key, body.max_points, body.encoding)
     return Response(lines_json(result), media_type="application/json")

@@ -1,7 +1,7 @@
 // Compare runs: config (differences highlighted), summaries (best marked), overlaid charts,
 // parallel coordinates of config keys to a metric, and a scatter of a config key vs a metric.
 import { api } from '../api.js';
-import { clear, emptyState, flatten, fmtValue, h } from '../dom.js';
+import { append, clear, emptyState, flatten, fmtValue, h } from '../dom.js';
 import {
   axis, BASE_LAYOUT, chartControls, chartGrid, colourMap, legend, loadPlotly, plain, PLOT_CONFIG,
 } from '../plot.js';
@@ -18,6 +18,16 @@ function goalFor(key, runs) {
 }
 
 const same = (a, b) => JSON.stringify(a) === JSON.stringify(b);
+
+// a numeric axis range with room for the point labels
+function padRange(values) {
+  const nums = values.filter((v) => typeof v === 'number' && Number.isFinite(v));
+  if (!nums.length) return undefined;
+  const lo = Math.min(...nums);
+  const hi = Math.max(...nums);
+  const pad = hi > lo ? (hi - lo) * 0.15 : Math.abs(lo) * 0.15 || 1;
+  return [lo - pad, hi + pad];
+}
 
 export async function comparePage(ctx) {
   const ids = (ctx.query.get('runs') || '').split(',').map((s) => s.trim()).filter(Boolean);
@@ -54,7 +64,7 @@ export async function comparePage(ctx) {
   const configBody = h('tbody');
   const fillConfig = () => {
     const keys = onlyDiff.checked ? diffKeys : configKeys;
-    clear(configBody).append(keys.map((k) => h('tr', { class: differs(k) ? 'differs' : '', 'data-key': k },
+    append(clear(configBody), keys.map((k) => h('tr', { class: differs(k) ? 'differs' : '', 'data-key': k },
       h('th', null, k), configs.map((c) => h('td', { class: typeof c[k] === 'number' ? 'num' : '' },
         c[k] === undefined ? h('span', { class: 'muted' }, '—') : fmtValue(c[k]))))));
     if (!keys.length) configBody.append(h('tr', null, h('td', { colspan: String(runs.length + 1), class: 'muted' }, 'No config keys.')));
@@ -81,7 +91,8 @@ export async function comparePage(ctx) {
         const values = runs.map((r) => r.summary[k]);
         const nums = values.filter((v) => typeof v === 'number' && Number.isFinite(v));
         const goal = goalFor(k, runs);
-        const best = nums.length > 1 ? (goal === 'min' ? Math.min(...nums) : Math.max(...nums)) : null;
+        const spread = nums.length > 1 && Math.min(...nums) !== Math.max(...nums);
+        const best = spread ? (goal === 'min' ? Math.min(...nums) : Math.max(...nums)) : null;
         return h('tr', { 'data-key': k }, h('th', null, k, h('span', { class: 'goal' }, goal === 'min' ? ' ↓' : ' ↑')),
           values.map((v) => h('td', { class: `num${v === best && best !== null ? ' best' : ''}` },
             v === undefined ? h('span', { class: 'muted' }, '—') : fmtValue(v), v === best && best !== null ? ' ★' : '')));
@@ -132,7 +143,7 @@ export async function comparePage(ctx) {
     dims.push(dimension(metric, values));
     Plotly.react(parEl, [{ type: 'parcoords', dimensions: dims,
       line: { color: values.map((v) => (typeof v === 'number' ? v : null)), colorscale: 'Viridis', showscale: true } }],
-    Object.assign({}, BASE_LAYOUT, { height: 340, margin: { l: 60, r: 60, t: 48, b: 24 } }), PLOT_CONFIG);
+    Object.assign({}, BASE_LAYOUT, { height: 340, margin: { l: 60, r: 110, t: 48, b: 24 } }), PLOT_CONFIG);
   };
   const drawScatter = () => {
     const xk = xSel.value;
@@ -141,11 +152,12 @@ export async function comparePage(ctx) {
     const categorical = xs.some((v) => v !== undefined && typeof v !== 'number');
     Plotly.react(scatterEl, [{ type: 'scatter', mode: 'markers+text',
       x: xs.map((v) => (categorical ? plain(fmtValue(v)) : v)), y: runs.map((r) => r.summary[yk]),
-      text: runs.map((r) => plain(r.name)), textposition: 'top center', textfont: { size: 10 },
+      text: runs.map((r) => plain(r.name)), textposition: 'top center', textfont: { size: 10 }, cliponaxis: false,
       marker: { size: 11, color: runIds.map((id) => colours[id]), line: { color: '#fff', width: 1 } },
       hovertemplate: '<b>%{text}</b><br>' + plain(xk) + ': %{x}<br>' + plain(yk) + ': %{y:.5g}<extra></extra>' }],
     Object.assign({}, BASE_LAYOUT, { height: 340, hovermode: 'closest',
-      xaxis: axis({ title: { text: plain(xk) }, type: categorical ? 'category' : 'linear' }),
+      xaxis: axis({ title: { text: plain(xk) }, type: categorical ? 'category' : 'linear',
+        range: categorical ? undefined : padRange(xs), autorange: categorical }),
       yaxis: axis({ title: { text: plain(yk) } }) }), PLOT_CONFIG);
   };
   metricSel.addEventListener('change', drawPar);

@@ -1,6 +1,6 @@
 // The project's charts tab: every metric of the selected runs, overlaid, live.
 import { api } from '../api.js';
-import { clear, emptyState, h } from '../dom.js';
+import { append, clear, emptyState, h } from '../dom.js';
 import { chartControls, chartGrid, colourMap, legend } from '../plot.js';
 
 const FALLBACK_RUNS = 10;
@@ -52,11 +52,11 @@ export async function chartsTab(ctx, body, state) {
   });
   search.addEventListener('input', build);
   showSystem.addEventListener('change', build);
-  body.append(
+  append(body, [
     note ? h('p', { class: 'note' }, note) : null,
     h('div', { class: 'toolbar' }, controls, h('div', { class: 'toolbar-right' }, search,
       systemKeys.length ? h('label', { class: 'control check' }, showSystem, h('span', null, 'System metrics')) : null)),
-    legend(runIds, runs, colours), gridEl);
+    legend(runIds, runs, colours), gridEl]);
   build();
 
   // live: while any run is running, redraw the charts every POLL_MS

@@ -2,7 +2,7 @@
 // and the edits (rename, tags, notes, favourite, delete).
 import { api } from '../api.js';
 import {
-  clear, emptyState, flatten, fmtBytes, fmtDuration, fmtTime, fmtValue, h, modal, stateBadge,
+  append, clear, emptyState, flatten, fmtBytes, fmtDuration, fmtTime, fmtValue, h, modal, stateBadge,
   svgIcon, tabs, toast,
 } from '../dom.js';
 import { chartControls, chartGrid, colourMap } from '../plot.js';
@@ -199,7 +199,7 @@ export async function runPage(ctx, runId) {
       const tbody = h('tbody');
       const fill = () => {
         const q = filter.value.toLowerCase();
-        clear(tbody).append(packages.filter(([n]) => !q || n.toLowerCase().includes(q))
+        append(clear(tbody), packages.filter(([n]) => !q || n.toLowerCase().includes(q))
           .map(([n, v]) => h('tr', null, h('th', null, n), h('td', { class: 'mono' }, String(v)))));
       };
       filter.addEventListener('input', fill);

@@ -2,7 +2,7 @@
 // saved views, selection for charts and compare, live states.
 import { api, ApiError } from '../api.js';
 import {
-  clear, debounce, fieldPath, fmtDuration, fmtNum, fmtTime, fmtValue, h, modal, quote,
+  append, clear, debounce, fieldPath, fmtDuration, fmtNum, fmtTime, fmtValue, h, modal, quote,
   stateBadge, svgIcon, tagChips, toast,
 } from '../dom.js';
 
@@ -146,10 +146,10 @@ export async function runsTab(ctx, body, state) {
     const fill = () => {
       const q = search.value.toLowerCase();
       const match = (label) => !q || label.toLowerCase().includes(q);
-      clear(list).append(
+      append(clear(list), [
         section('Run', state.available.fields.map((f) => [f, FIELD_LABELS[f] || f]).filter(([, l]) => match(l))),
         section('Config', state.available.config.filter(match).map((k) => ['config.' + k, k])),
-        section('Summary', state.available.summary.filter(match).map((k) => ['summary.' + k, k])));
+        section('Summary', state.available.summary.filter(match).map((k) => ['summary.' + k, k]))]);
     };
     search.addEventListener('input', fill);
     fill();
@@ -164,8 +164,8 @@ export async function runsTab(ctx, body, state) {
   // -- saved views ----------------------------------------------------------------------
   async function loadViews() {
     views = await api.get(`/projects/${enc}/views`);
-    clear(viewSel).append(h('option', { value: '' }, state.viewId ? '(modified)' : 'Current'),
-      views.map((v) => h('option', { value: String(v.id) }, v.name)));
+    append(clear(viewSel), [h('option', { value: '' }, state.viewId ? '(modified)' : 'Current'),
+      views.map((v) => h('option', { value: String(v.id) }, v.name))]);
     viewSel.value = state.viewId && views.some((v) => v.id === state.viewId) ? String(state.viewId) : '';
     deleteViewBtn.hidden = !viewSel.value;
   }

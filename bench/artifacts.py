@@ -1,0 +1,170 @@
+"""Artifact throughput: add + log of many small files and of one big file.
+
+Targets (issue 6): >= 200 MB/s end to end, peak RSS <= 200 MB, logging the same
+content again <= 20% of the first time, downloading a cached version near-instant.
+
+    python bench/artifacts.py [--small 10000] [--small-size 10240] [--big-mb 2048]
+                              [--dir /tmp/somewhere] [--json]
+
+Each scenario runs in a fresh child process (so its peak RSS is its own), on
+files just written (so they sit in the page cache: this measures labtrack, not
+the disk). Phases per scenario: log (add_dir/add_file + log_artifact), re-log of
+the same content from a new Artifact, first download into a new folder
+(every blob verified, then hard-linked), download of that cached version again.
+If the disk lacks room for the big file twice (source + blob), it is scaled down
+and the output says so.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+MB = 1024 * 1024
+
+
+def make_small(root: Path, count: int, size: int) -> int:
+    """``count`` files of ``size`` random bytes in 100 folders; returns total bytes."""
+    blob = os.urandom(size + count)
+    for i in range(count):
+        folder = root / f"d{i % 100:02d}"
+        if i < 100:
+            folder.mkdir(parents=True, exist_ok=True)
+        (folder / f"f{i:05d}.bin").write_bytes(blob[i:i + size])
+    return count * size
+
+
+def make_big(path: Path, size_mb: int) -> int:
+    """A file of ``size_mb`` MiB: a random 16 MiB block, varied per block."""
+    block = bytearray(os.urandom(16 * MB))
+    with open(path, "wb") as fh:
+        for i in range(0, size_mb, 16):
+            block[:8] = i.to_bytes(8, "little")
+            fh.write(block if size_mb - i >= 16 else block[:(size_mb - i) * MB])
+    return size_mb * MB
+
+
+def child(kind: str, source: str, store: str, work: str) -> dict[str, Any]:
+    """Run one scenario in this process and return its timings."""
+    import labtrack
+
+    t0 = time.perf_counter()
+    run = labtrack.init(project="bench", dir=store)
+    init_s = time.perf_counter() - t0
+
+    def log_once() -> tuple[float, Any]:
+        start = time.perf_counter()
+        art = labtrack.Artifact(f"bench-{kind}", "dataset")
+        if kind == "small":
+            art.add_dir(source)
+        else:
+            art.add_file(source)
+        run.log_artifact(art)
+        return time.perf_counter() - start, art
+
+    first_s, art = log_once()
+    again_s, again = log_once()
+    assert again.version == art.version, "identical content must give the same version"
+    start = time.perf_counter()
+    folder = run.use_artifact(f"bench-{kind}:latest").download(os.path.join(work, "dl"))
+    download_s = time.perf_counter() - start
+    start = time.perf_counter()
+    run.use_artifact(f"bench-{kind}:latest").download(folder)
+    cached_s = time.perf_counter() - start
+    some = next(p for p in Path(folder).rglob("*") if p.is_file())
+    linked = os.stat(some).st_nlink > 1
+    run.finish()
+    return {"init_s": init_s, "log_s": first_s, "relog_s": again_s, "download_s": download_s,
+            "cached_download_s": cached_s, "files": art.file_count, "bytes": art.size,
+            "hard_links": linked,
+            "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}
+
+
+def run_child(kind: str, source: Path, store: Path, work: Path) -> dict[str, Any]:
+    env = {**os.environ, "LABTRACK_DISABLE_STATS": "1", "LABTRACK_DISABLE_ENV": "1",
+           "LABTRACK_DISABLE_GIT": "1", "LABTRACK_SILENT": "1"}
+    out = subprocess.run([sys.executable, __file__, "--child", kind, str(source), str(store),
+                          str(work)], env=env, capture_output=True, text=True, check=False)
+    if out.returncode != 0:
+        raise SystemExit(f"{kind} scenario failed:\n{out.stderr}")
+    return json.loads(out.stdout.strip().splitlines()[-1])  # type: ignore[no-any-return]
+
+
+def report(name: str, r: dict[str, Any]) -> dict[str, Any]:
+    mb = r["bytes"] / MB
+    row = {
+        "scenario": name, "files": r["files"], "MB": round(mb, 1),
+        "log_s": round(r["log_s"], 3), "log_MB_per_s": round(mb / r["log_s"], 1),
+        "files_per_s": round(r["files"] / r["log_s"]),
+        "relog_s": round(r["relog_s"], 3), "relog_pct": round(100 * r["relog_s"] / r["log_s"], 1),
+        "download_s": round(r["download_s"], 3),
+        "cached_download_s": round(r["cached_download_s"], 4),
+        "hard_links": r["hard_links"], "peak_rss_mb": round(r["peak_rss_mb"], 1),
+        "targets_met": {
+            "throughput>=200MB/s": mb / r["log_s"] >= 200,
+            "rss<=200MB": r["peak_rss_mb"] <= 200,
+            "relog<=20%": r["relog_s"] <= 0.2 * r["log_s"],
+        },
+    }
+    return row
+
+
+def main() -> None:
+    """Make the inputs, run both scenarios and print a table (or JSON)."""
+    if len(sys.argv) > 1 and sys.argv[1] == "--child":
+        print(json.dumps(child(*sys.argv[2:6])))
+        return
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--small", type=int, default=10_000, help="number of small files")
+    parser.add_argument("--small-size", type=int, default=10_240, help="bytes per small file")
+    parser.add_argument("--big-mb", type=int, default=2048, help="size of the big file, MiB")
+    parser.add_argument("--dir", help="work folder (default: a temp folder, removed after)")
+    parser.add_argument("--json", action="store_true", help="print JSON lines only")
+    args = parser.parse_args()
+
+    base = Path(args.dir) if args.dir else Path(tempfile.mkdtemp(prefix="labtrack-bench-"))
+    base.mkdir(parents=True, exist_ok=True)
+    notes = []
+    free_mb = shutil.disk_usage(base).free // MB
+    big_mb = args.big_mb
+    if free_mb < 2 * big_mb + 1024:  # source + blob + headroom
+        big_mb = max(64, (free_mb - 1024) // 2 // 16 * 16)
+        notes.append(f"disk has {free_mb} MiB free: big file scaled down to {big_mb} MiB")
+    rows = []
+    try:
+        small_src, big_src = base / "small", base / "big.bin"
+        make_small(small_src, args.small, args.small_size)
+        rows.append(report(f"{args.small} files x {args.small_size} B",
+                           run_child("small", small_src, base / "store-small", base / "w1")))
+        shutil.rmtree(base / "store-small", ignore_errors=True)
+        shutil.rmtree(base / "w1", ignore_errors=True)
+        make_big(big_src, big_mb)
+        rows.append(report(f"1 file x {big_mb} MiB",
+                           run_child("big", big_src, base / "store-big", base / "w2")))
+    finally:
+        if not args.dir:
+            shutil.rmtree(base, ignore_errors=True)
+    if args.json:
+        for row in rows:
+            print(json.dumps(row))
+        return
+    for note in notes:
+        print("note:", note)
+    for row in rows:
+        print(f"\n{row['scenario']}:")
+        for key, value in row.items():
+            if key != "scenario":
+                print(f"  {key:18} {value}")
+
+
+if __name__ == "__main__":
+    main()
