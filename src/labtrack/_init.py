@@ -176,6 +176,14 @@ def init(
         if exclude:
             values = {k: v for k, v in values.items() if k not in exclude}
         run.config.update(values, allow_val_change=allow_val_change or resuming)
+    forced = os.environ.get("LABTRACK_CONFIG_JSON")
+    if forced and os.environ.get("LABTRACK_RUN_ID") == run_id:
+        # `labtrack reproduce --exec`: the recorded config wins over the script's defaults
+        import json
+
+        run.config.update(json.loads(forced), allow_val_change=True)
+    if resuming and state.get("has_environment"):
+        s.disable_env = s.disable_git = True  # keep the snapshot taken when the run began
     _current.push(run)
     _lifecycle.install()
     run._start()
@@ -219,6 +227,8 @@ def _read_state(log_path: Path) -> dict[str, Any]:
         for key in ("run", "config", "summary_explicit", "metric_defs", "step"):
             if key in h:
                 state[key] = h[key]
+        if "environment" in h:
+            state["has_environment"] = True
         for entry in h.get("series", ()):
             st = stats.get(entry["key"])
             if st is None:
