@@ -24,10 +24,12 @@ from typing import Any
 
 from ..errors import ArtifactError, NotFoundError
 from ._backend import Backend
+from ._hashcache import matches
 
 RACY_NS = 100_000_000  # a file modified this recently may change again within one tick
-WORKERS = min(4, 2 * (os.cpu_count() or 1))
-BATCH = 64
+WORKERS = min(4, os.cpu_count() or 1)
+THREADED_MIN_AVG = 4 << 20  # average file size above which files are hashed on threads
+BATCH = 1
 
 Progress = Callable[[int], None] | None
 
@@ -41,12 +43,18 @@ def manifest_digest(entries: Sequence[dict[str, Any]]) -> str:
     return hasher.hexdigest()
 
 
-def _run_batches(items: Sequence[Any], work: Callable[[Sequence[Any]], None]) -> None:
-    """Run ``work`` over batches of ``items`` on a few threads; the first error wins."""
-    if len(items) <= BATCH:
+def _run_batches(items: Sequence[Any], work: Callable[[Sequence[Any]], None],
+                 total_bytes: int) -> None:
+    """Run ``work`` over batches of ``items``; the first error wins.
+
+    Threads only pay off for big files (hashing releases the GIL): for small
+    files the per-file system calls dominate and threads contend, so those run
+    on the calling thread.
+    """
+    if len(items) <= 1 or total_bytes < THREADED_MIN_AVG * len(items) or WORKERS < 2:
         work(items)
         return
-    batches = [items[i:i + BATCH] for i in range(0, len(items), BATCH)]
+    batches = [items[i:i + BATCH] for i in range(0, len(items), BATCH)]  # one big file each
     with ThreadPoolExecutor(max_workers=WORKERS, thread_name_prefix="labtrack-artifact") as pool:
         futures = [pool.submit(work, b) for b in batches]
         done, pending = wait(futures, return_when=FIRST_EXCEPTION)
@@ -59,8 +67,11 @@ def _run_batches(items: Sequence[Any], work: Callable[[Sequence[Any]], None]) ->
 
 
 def store_files(backend: Backend, files: Sequence[tuple[str, str]],
-                progress: Progress = None) -> dict[str, tuple[str, int]]:
+                progress: Progress = None,
+                sizes: Sequence[int] | None = None) -> dict[str, tuple[str, int]]:
     """Store local files as blobs: ``[(entry path, local path)] -> {entry path: (digest, size)}``.
+
+    ``sizes`` (the files' sizes when added) only decides whether to use threads.
 
     Raises:
         ArtifactError: a file is missing, unreadable, not a regular file or changed
@@ -69,38 +80,39 @@ def store_files(backend: Backend, files: Sequence[tuple[str, str]],
     results: dict[str, tuple[str, int]] = {}
     lock = threading.Lock()
     blobs, cache = backend.blobs, backend.digests
+    items = [(name, os.path.abspath(local)) for name, local in files]
+    known = cache.lookup([source for _, source in items])
+    sizes = [size or 0 for size in (sizes or [])]
+    small = 1 << 20
 
     def work(batch: Sequence[tuple[str, str]]) -> None:
-        local_results = []
-        for name, local in batch:
-            source = os.path.abspath(local)
+        done = []
+        for name, source in batch:
             try:
                 st = os.stat(source)
             except FileNotFoundError:
-                raise ArtifactError(f"{name}: file {local} was added to the artifact but no "
+                raise ArtifactError(f"{name}: file {source} was added to the artifact but no "
                                     "longer exists") from None
             except OSError as err:
-                raise ArtifactError(f"{name}: cannot stat {local}: {err.strerror}") from None
-            digest = cache.get(source, st)
-            if digest is not None and blobs.exists(digest):
-                local_results.append((name, digest, st.st_size))
-                if progress is not None:
-                    progress(st.st_size)
-                continue
-            started = time.time_ns()
-            digest, size, before = blobs.put_path(
-                source, name=name, progress=progress if st.st_size > (1 << 20) else None)
-            if size <= (1 << 20) and progress is not None:
+                raise ArtifactError(f"{name}: cannot stat {source}: {err.strerror}") from None
+            digest = matches(known.get(source), st)
+            if digest is not None and os.path.exists(blobs.path_str(digest)):
+                size = st.st_size
+            else:
+                started = time.time_ns()
+                digest, size, before = blobs.put_path(
+                    source, name=name, progress=progress if st.st_size > small else None)
+                if started - before.st_mtime_ns > RACY_NS:
+                    cache.put(source, before, digest)
+            if progress is not None and size <= small:
                 progress(size)
-            if started - before.st_mtime_ns > RACY_NS:
-                cache.put(source, before, digest)
-            local_results.append((name, digest, size))
+            done.append((name, digest, size))
         with lock:
-            for name, digest, size in local_results:
+            for name, digest, size in done:
                 results[name] = (digest, size)
 
     try:
-        _run_batches(list(files), work)
+        _run_batches(items, work, sum(int(s) for s in sizes))
     finally:
         cache.flush()
     return results
@@ -151,42 +163,45 @@ def materialize(backend: Backend, entries: Sequence[dict[str, Any]], root: Path,
     stored = [e for e in entries if not e.get("ref")]
     refs = [e for e in entries if e.get("ref")]
     blobs, cache = backend.blobs, backend.digests
+    known = cache.lookup([blobs.path_str(e["digest"]) for e in stored])
 
     def work(batch: Sequence[dict[str, Any]]) -> None:
         for entry in batch:
             digest = entry["digest"]
             target = _inside(root, entry["path"])
-            blob = str(blobs.path(digest))
+            blob = blobs.path_str(digest)
             try:
                 st = os.stat(blob)
             except FileNotFoundError:
                 raise ArtifactError(f"{label}: file {entry['path']!r} is missing from the blob "
                                     f"store ({blob}); the store was damaged or pruned") from None
-            if cache.get(blob, st) != digest:
+            verified = matches(known.get(blob), st) == digest
+            if not verified:
                 actual = blobs.hash_file(blob)
                 if actual != digest:
                     raise ArtifactError(
                         f"{label}: file {entry['path']!r} is corrupt: its stored content "
                         f"({blob}) hashes to {actual[:12]}..., not {digest[:12]}...; it was "
                         "changed after it was logged (was a downloaded copy edited in place?)")
-                cache.put(blob, st, digest)
             try:
                 current = os.stat(target)
-                if (current.st_ino, current.st_dev) == (st.st_ino, st.st_dev):
-                    if progress is not None:
-                        progress(int(entry["size"]))
-                    continue
+                linked_already = (current.st_ino, current.st_dev) == (st.st_ino, st.st_dev)
             except FileNotFoundError:
-                pass
-            try:
-                blobs.link(digest, target)
-            except NotFoundError as err:
-                raise ArtifactError(f"{label}: file {entry['path']!r}: {err}") from None
+                linked_already = False
+            if not linked_already:
+                try:
+                    if blobs.link(digest, target):
+                        st = os.stat(blob)  # a new link changes the blob's ctime
+                        verified = False
+                except NotFoundError as err:
+                    raise ArtifactError(f"{label}: file {entry['path']!r}: {err}") from None
+            if not verified:
+                cache.put(blob, st, digest)
             if progress is not None:
                 progress(int(entry["size"]))
 
     try:
-        _run_batches(stored, work)
+        _run_batches(stored, work, sum(int(e["size"]) for e in stored))
     finally:
         cache.flush()
     if refs:

@@ -524,7 +524,8 @@ class Artifact:
         local = [(p, e["local"]) for p, e in sorted(self._pending.items()) if e.get("local")]
         total = sum(int(self._pending[p].get("size") or 0) for p, _ in local)
         with progress(total, f"logging {self._name}") as advance:
-            stored = store_files(backend, local, advance)
+            stored = store_files(backend, local, advance,
+                                 sizes=[int(self._pending[p].get("size") or 0) for p, _ in local])
         entries = []
         for path, e in sorted(self._pending.items()):
             if e.get("local"):
