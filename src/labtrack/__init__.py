@@ -48,13 +48,22 @@ _LAZY = {
     "Html": "labtrack.media",
     "Audio": "labtrack.media",
     "Video": "labtrack.media",
-    "Object3D": "labtrack.media",
+    "Object3D": "labtrack.compat.object3d",
     "sweep": "labtrack.sweeps.api",
     "agent": "labtrack.sweeps.api",
     "plot": "labtrack.plot",
     "sklearn": "labtrack.integrations.sklearn",
     "watch": "labtrack.compat.watch",
     "unwatch": "labtrack.compat.watch",
+    # wandb names with a small labtrack meaning, or that fail naming the wandb feature
+    **dict.fromkeys(
+        ("AlertLevel", "Bokeh", "BoundingBoxes2D", "Classes", "Graph", "ImageMask",
+         "JoinedTable", "Molecule", "PartitionedTable", "Plotly", "alert", "controller",
+         "link_model", "log_code", "log_model", "mark_preempting", "plot_table", "require",
+         "restore", "setup", "teardown", "termerror", "termwarn", "use_model", "visualize"),
+        "labtrack.compat.names",
+    ),
+    "Error": "labtrack.compat.errors",
 }
 
 __all__ = [

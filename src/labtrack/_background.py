@@ -11,7 +11,11 @@ if TYPE_CHECKING:
 
 
 def start(run: Run, settings: Settings) -> None:
-    """Start environment capture (one shot) and the system monitor thread."""
+    """Start environment capture (one shot), the system monitor thread and, against a
+    team server, the upload of earlier runs the server has not acknowledged."""
+    if settings.url and settings.mode == "online":
+        threading.Thread(target=_upload_earlier, args=(run.id, settings), daemon=True,
+                         name="labtrack-upload").start()
     if not (settings.disable_env and settings.disable_git):
         thread = threading.Thread(target=_capture, args=(run, settings), daemon=True,
                                   name=f"labtrack-capture-{run.id}")
@@ -43,3 +47,16 @@ def _capture(run: Run, settings: Settings) -> None:
         run.set_environment(environment)
     except Exception as err:  # noqa: BLE001 - capture must never break a run
         run.set_environment({"error": f"{type(err).__name__}: {err}"})
+
+
+def _upload_earlier(current: str, settings: Settings) -> None:
+    from .sync import sync, unacknowledged
+
+    try:
+        pending = [r for r in unacknowledged(settings.dir) if r != current]
+        if pending:
+            sync(settings.dir, pending, url=settings.url, api_key=settings.api_key)
+    except Exception as err:  # noqa: BLE001 - a later `labtrack sync` does the same
+        import sys
+
+        print(f"labtrack: could not upload earlier runs yet ({err})", file=sys.stderr)

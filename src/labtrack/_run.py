@@ -81,6 +81,10 @@ class Run:
             lambda: self._step, settings.flush_interval, settings.max_buffer,
             stream=settings.run_stream,
         )
+        if settings.url and settings.mode == "online":
+            from .sync import write_ack
+
+            self._writer.on_applied = lambda seq: write_ack(self.dir, settings.run_stream, seq)
         self._rows = self._writer.rows
         self._max_buffer = settings.max_buffer
         self._time = time.time
@@ -450,7 +454,8 @@ def _remote_sink_factory(settings: Settings) -> Any:
     def make() -> Any:
         from .store.http import HTTPStore
 
-        return HTTPStore(settings.url or "", api_key=settings.api_key)
+        return HTTPStore(settings.url or "", api_key=settings.api_key,
+                         blobs_dir=settings.blobs_dir)
 
     return make
 

@@ -18,9 +18,19 @@ class Api:
 
     def __init__(self, dir: str | Path | None = None, overrides: Any = None,
                  **kwargs: Any) -> None:
+        from .settings import Settings
         from .store import open_store
 
-        self.store = open_store(dir)
+        settings = Settings()
+        target = str(dir) if dir is not None else None
+        url = target if target and target.startswith(("http://", "https://")) else (
+            settings.url if target is None else None)
+        if url:
+            from .store.http import HTTPStore
+
+            self.store: Any = HTTPStore(url, kwargs.get("api_key") or settings.api_key)
+        else:
+            self.store = open_store(dir)
 
     def projects(self) -> list[dict[str, Any]]:
         """Every project: ``{"name", "run_count", "last_activity", "created_at"}``."""

@@ -11,6 +11,7 @@ import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from .errors import RunLogError, StoreError
 from .runlog import ScanResult, iter_records
@@ -68,25 +69,61 @@ def sync_run(store: object, run_id: str, run_dir: Path, report: SyncReport) -> i
     return applied
 
 
+def ack_path(run_dir: Path, stream: str) -> Path:
+    return run_dir / f".{stream}.acked"
+
+
+def write_ack(run_dir: Path, stream: str, seq: int) -> None:
+    """Remember the last seq the team server acknowledged (remote mode)."""
+    try:
+        ack_path(run_dir, stream).write_text(str(seq))
+    except OSError:
+        pass
+
+
+def unacknowledged(store_dir: Path) -> list[str]:
+    """Runs whose logs hold records the team server has not acknowledged."""
+    out = []
+    for run_id, run_dir in run_logs(store_dir):
+        for stream, log in streams(run_dir):
+            ack = ack_path(run_dir, stream)
+            if not ack.exists() or ack.stat().st_mtime < log.stat().st_mtime:
+                out.append(run_id)
+                break
+    return out
+
+
 def sync(
     store_dir: str | Path | None = None,
     run_ids: Iterable[str] | None = None,
     rebuild: bool = False,
     progress: Callable[[int, int, str], None] | None = None,
+    url: str | None = None,
+    api_key: str | None = None,
 ) -> SyncReport:
-    """Bring the index of ``store_dir`` up to date with its run logs.
+    """Bring the index of ``store_dir`` (or the team server at ``url``) up to date
+    with the run logs in ``store_dir``.
 
     Args:
         rebuild: move the database aside (kept as ``labtrack.db.broken-<time>``)
-            and build a new one from every run log.
+            and build a new one from every run log (local index only).
         progress: called as ``progress(done, total, run_id)``.
+        url: send to this team server instead of the local index.
     """
     from .store import open_store
 
-    directory = Path(store_dir) if store_dir is not None else Settings().dir
-    if rebuild:
-        _move_aside(directory / "labtrack.db")
-    store = open_store(directory)
+    settings = Settings()
+    directory = Path(store_dir) if store_dir is not None else settings.dir
+    url = url or settings.url
+    if url:
+        from .store.http import HTTPStore
+
+        store: Any = HTTPStore(url, api_key or settings.api_key,
+                               blobs_dir=directory / "blobs")
+    else:
+        if rebuild:
+            _move_aside(directory / "labtrack.db")
+        store = open_store(directory)
     report = SyncReport()
     logs = run_logs(directory, run_ids)
     try:
@@ -96,6 +133,9 @@ def sync(
             try:
                 report.records += sync_run(store, run_id, path, report)
                 report.runs += 1
+                if url:
+                    for stream, _ in streams(path):
+                        write_ack(path, stream, store.last_seq(run_id, stream))
             except (RunLogError, StoreError, OSError) as err:
                 report.errors[run_id] = str(err)
         if progress:

@@ -111,6 +111,7 @@ class Writer:
         self.log_error: str | None = None
         self._last_heartbeat = 0.0
         self._warned: set[str] = set()
+        self.on_applied: Callable[[int], None] | None = None
 
     # -- thread ----------------------------------------------------------------
     def start(self) -> None:
@@ -380,7 +381,9 @@ class Writer:
                 self._needs_resync = False
                 self._pending = [r for r in self._pending if r.seq > self.log.last_seq]
             if self._pending:
-                sink.apply(self.run_id, self._pending, self.stream)
+                last = sink.apply(self.run_id, self._pending, self.stream)
+                if self.on_applied is not None:
+                    self.on_applied(last)
             self._pending = []
             self._pending_bytes = 0
             self.sink_error = None

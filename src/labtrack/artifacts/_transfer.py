@@ -143,12 +143,11 @@ def hash_local(backend: Backend, path: str, name: str) -> tuple[str, int]:
     return digest, before.st_size
 
 
-def _inside(root: Path, path: str) -> Path:
-    target = root.joinpath(*path.split("/"))
-    if os.path.commonpath([os.path.abspath(target), os.path.abspath(root)]) != \
-            os.path.abspath(root):
+def _inside(root: Path, path: str) -> str:
+    parts = path.split("/")
+    if path.startswith("/") or ".." in parts or "" in parts:
         raise ArtifactError(f"entry {path!r} would be written outside {root}")
-    return target
+    return os.path.join(root, *parts)
 
 
 def materialize(backend: Backend, entries: Sequence[dict[str, Any]], root: Path,
@@ -208,5 +207,5 @@ def materialize(backend: Backend, entries: Sequence[dict[str, Any]], root: Path,
         from .references import fetch
 
         for entry in refs:
-            fetch(backend, entry, _inside(root, entry["path"]), label)
+            fetch(backend, entry, Path(_inside(root, entry["path"])), label)
     return root

@@ -241,10 +241,15 @@ class LocalBlobStore:
     @staticmethod
     def hash_file(path: str | Path, progress: Callable[[int], None] | None = None) -> str:
         """The sha256 hex digest of a file, read in blocks."""
-        hasher = hashlib.sha256()
-        buf = bytearray(STREAM_CHUNK)
-        view = memoryview(buf)
         with open(path, "rb", buffering=0) as fh:
+            first = fh.read(CHUNK)
+            if len(first) < CHUNK:  # small: one read, no big buffer
+                return hashlib.sha256(first).hexdigest()
+            hasher = hashlib.sha256(first)
+            if progress is not None:
+                progress(len(first))
+            buf = bytearray(STREAM_CHUNK)
+            view = memoryview(buf)
             while True:
                 n = fh.readinto(buf)
                 if not n:
@@ -266,9 +271,19 @@ class LocalBlobStore:
 
         An existing ``dest`` is replaced. Returns True for a link, False for a copy.
         """
-        source = self.path(digest)
+        source = self.path_str(digest)
+        try:
+            os.link(source, dest)  # the common case: a new file in a fresh folder
+            return True
+        except FileNotFoundError:
+            if not os.path.exists(source):
+                raise NotFoundError(f"blob {digest} is missing from {self.root}") from None
+            os.makedirs(os.path.dirname(dest), exist_ok=True)
+        except FileExistsError:
+            pass
+        except OSError:  # another file system, or links not supported: copy below
+            os.makedirs(os.path.dirname(dest), exist_ok=True)
         dest = Path(dest)
-        dest.parent.mkdir(parents=True, exist_ok=True)
         tmp = dest.parent / f".{dest.name}.labtrack-{os.getpid()}-{next(_counter)}"
         try:
             try:

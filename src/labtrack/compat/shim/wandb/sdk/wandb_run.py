@@ -1,0 +1,3 @@
+"""``wandb.sdk.wandb_run``: the run class."""
+
+from labtrack._run import Run  # noqa: F401

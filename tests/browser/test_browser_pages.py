@@ -1,0 +1,219 @@
+"""The UI in headless Chromium: projects, runs table, filter, sort, run page, compare, edits."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+pytestmark = pytest.mark.browser
+
+LINE_POINTS = """(sel) => {
+  let n = 0;
+  for (const p of document.querySelectorAll(sel + ' .scatterlayer path.js-line')) {
+    n += ((p.getAttribute('d') || '').match(/[ML]/g) || []).length;
+  }
+  return n;
+}"""
+
+
+def rows(page: Any) -> list[str]:
+    return page.locator("[data-role=runs-table] tbody tr .run-link").all_text_contents()
+
+
+def test_projects_then_runs_table(page: Any, ui: Any, shot: Any) -> None:
+    page.goto(ui.url + "/")
+    card = page.locator(".project-card", has_text="demo")
+    card.wait_for()
+    assert "4 runs" in card.inner_text()
+    shot(page, "projects")
+    card.click()
+    page.wait_for_selector("[data-role=runs-table] tbody tr")
+    assert sorted(rows(page)) == ["demo-0", "demo-1", "demo-2", "with-logs"]
+    assert page.locator("[data-role=page-info]").inner_text().endswith("of 4")
+    # default columns include config keys and summary metrics, with their values
+    header = page.locator("[data-role=runs-table] thead").inner_text()
+    assert "lr" in header and "acc" in header
+    row = page.locator("tr", has_text="demo-1")
+    assert "0.01" in row.inner_text() and "Finished" in row.inner_text()
+    shot(page, "runs_table")
+
+
+def test_filter_narrows_and_errors_show_in_place(page: Any, ui: Any, shot: Any) -> None:
+    page.goto(ui.url + "/projects/demo")
+    page.wait_for_selector("[data-role=runs-table] tbody tr")
+    box = page.locator("[data-role=filter]")
+    box.fill('config.optimizer == "adam"')
+    box.press("Enter")
+    page.wait_for_function("document.querySelectorAll('[data-role=runs-table] tbody tr').length"
+                           " === 2")
+    assert sorted(rows(page)) == ["demo-0", "demo-1"]
+    box.fill("config.lr <")
+    box.press("Enter")
+    error = page.locator("[data-role=filter-error]")
+    error.wait_for(state="visible")
+    assert "position 11" in error.inner_text()
+    assert error.locator("mark").count() == 1
+    assert "invalid" in (box.get_attribute("class") or "")
+    shot(page, "runs_filter_error")
+    box.fill("")
+    box.press("Enter")
+    error.wait_for(state="hidden")
+    page.wait_for_function("document.querySelectorAll('[data-role=runs-table] tbody tr').length"
+                           " === 4")
+
+
+def test_sort_by_clicking_headers(page: Any, ui: Any) -> None:
+    page.goto(ui.url + "/projects/demo")
+    page.wait_for_selector("[data-role=runs-table] tbody tr")
+    header = page.locator("th[data-col='summary.acc']")
+    header.click()
+    page.wait_for_selector("th[data-col='summary.acc'][aria-sort=ascending]")
+    page.wait_for_function("document.querySelector('[data-role=runs-table] tbody tr .run-link')"
+                           ".textContent === 'with-logs'")
+    assert rows(page) == ["with-logs", "demo-2", "demo-1", "demo-0"]  # acc 0.5, .94, .96, .98
+    page.locator("th[data-col='summary.acc']").click()
+    page.wait_for_selector("th[data-col='summary.acc'][aria-sort=descending]")
+    page.wait_for_function("document.querySelector('[data-role=runs-table] tbody tr .run-link')"
+                           ".textContent === 'demo-0'")
+    assert rows(page) == ["demo-0", "demo-1", "demo-2", "with-logs"]
+
+
+def test_group_by_and_saved_view(page: Any, ui: Any, shot: Any) -> None:
+    page.goto(ui.url + "/projects/demo")
+    page.wait_for_selector("[data-role=runs-table] tbody tr")
+    page.select_option("[data-role=group-by]", "config.optimizer")
+    page.wait_for_selector("[data-role=groups-table]")
+    groups = page.locator("[data-role=groups-table] tbody tr")
+    assert groups.count() == 2
+    adam = page.locator("[data-role=groups-table] tr[data-group=adam]")
+    assert "2" in adam.inner_text() and "0.97" in adam.inner_text()  # mean acc of .98 and .96
+    shot(page, "runs_grouped")
+    page.click("[data-role=save-view]")
+    page.fill(".modal input", "by optimizer")
+    page.click(".modal [data-action=save]")
+    page.wait_for_selector("[data-role=views] option:has-text('by optimizer')", state="attached")
+    page.select_option("[data-role=group-by]", "")
+    page.wait_for_selector("[data-role=runs-table]")
+    page.select_option("[data-role=views]", label="by optimizer")
+    page.wait_for_selector("[data-role=groups-table]")
+
+
+def test_run_page_overview_charts_logs_files(page: Any, ui: Any, shot: Any) -> None:
+    page.goto(ui.url + f"/runs/{ui.runs['logs']}")
+    page.wait_for_selector("[data-role=run-name]")
+    assert page.locator("[data-role=run-name]").inner_text() == "with-logs"
+    assert page.locator("[data-role=config]").inner_text().count("sgd") == 1
+    assert "console" in page.locator("[data-role=notes] strong").inner_text()
+    shot(page, "run_overview")
+    page.click("[data-tab=charts]")
+    page.wait_for_function(f"({LINE_POINTS})('[data-key=\"train/loss\"]') >= 50")
+    shot(page, "run_charts")
+    page.click("[data-tab=system]")
+    page.wait_for_function(f"({LINE_POINTS})('[data-key=\"system/cpu_percent\"]') >= 50")
+    page.click("[data-tab=logs]")
+    page.wait_for_function("document.querySelector('[data-role=console]').textContent"
+                           ".includes('epoch 2: loss 0.25')")
+    shot(page, "run_logs")
+    page.click("[data-tab=files]")
+    files = page.locator("[data-role=files]").inner_text()
+    assert "weights.txt" in files and "console/output.log" in files
+    with page.expect_download() as download:
+        page.locator("tr", has_text="weights.txt").locator("a").click()
+    assert open(download.value.path(), "rb").read() == b"0.1 0.2 0.3\n"
+    shot(page, "run_files")
+
+
+def test_chart_x_axis_smoothing_log(page: Any, ui: Any, shot: Any) -> None:
+    page.goto(ui.url + "/projects/demo/charts")
+    plot = "[data-key=\"train/loss\"]"
+    page.wait_for_function(f"({LINE_POINTS})('{plot}') >= 4 * 100")
+    before = page.evaluate(f"document.querySelector('{plot} .scatterlayer path.js-line')"
+                           ".getAttribute('d')")
+    page.locator("[data-control=smoothing]").fill("0.9")
+    page.wait_for_function(f"document.querySelectorAll('{plot} .scatterlayer path.js-line')"
+                           ".length === 8")  # raw (faint) + smoothed per run
+    page.check("[data-control=log]")
+    page.wait_for_selector(f"{plot} .ytick text")
+    page.select_option("[data-control=x]", "wall")
+    page.wait_for_function(f"document.querySelector('{plot} .xtitle').textContent === 'Time'")
+    after = page.evaluate(f"document.querySelector('{plot} .scatterlayer path.js-line')"
+                          ".getAttribute('d')")
+    assert before != after
+    # colours are stable per run across charts
+    colours = page.evaluate("""() => [...document.querySelectorAll('.chart-card')].map(card =>
+        [...card.querySelectorAll('.scatterlayer .trace')].map(t =>
+          getComputedStyle(t.querySelector('path.js-line')).stroke))""")
+    drawn = [c for c in colours if c]
+    assert len(drawn) >= 2 and all(c == drawn[0] for c in drawn[1:])
+    shot(page, "project_charts")
+
+
+def test_select_and_compare_highlights_differences(page: Any, ui: Any, shot: Any) -> None:
+    page.goto(ui.url + "/projects/demo")
+    page.wait_for_selector("[data-role=runs-table] tbody tr")
+    for name in ("demo-0", "demo-1"):
+        page.locator("tr", has_text=name).locator("input[type=checkbox]").check()
+    page.click("[data-role=compare-selected]")
+    page.wait_for_selector("[data-role=compare-config]")
+    lr = page.locator("[data-role=compare-config] tr[data-key=lr]")
+    same = page.locator("[data-role=compare-config] tr[data-key=batch_size]")
+    assert "differs" in (lr.get_attribute("class") or "")
+    assert "differs" not in (same.get_attribute("class") or "")
+    assert page.locator("[data-role=compare-summary] td.best").inner_text().startswith("0.98")
+    page.wait_for_function(f"({LINE_POINTS})('[data-key=\"train/loss\"]') >= 200")
+    page.wait_for_selector("[data-role=scatter] .scatterlayer .point")
+    shot(page, "compare")
+    page.check("[data-role=only-diff]")
+    assert page.locator("[data-role=compare-config] tr[data-key=batch_size]").count() == 0
+    assert page.locator("[data-role=compare-config] tr[data-key=lr]").count() == 1
+
+
+def test_not_found_pages_lead_back(page: Any, ui: Any, shot: Any) -> None:
+    resp = page.goto(ui.url + "/runs/no-such-run")
+    assert resp.status == 404
+    page.wait_for_selector(".notfound")
+    assert "Nothing here" in page.inner_text(".notfound")
+    shot(page, "not_found")
+    page.click(".notfound a")
+    page.wait_for_selector(".project-card")
+    assert page.goto(ui.url + "/projects/nope").status == 404
+    page.wait_for_selector(".notfound")
+
+
+def test_edit_rename_tags_notes_favourite_delete(page: Any, ui: Any, ui_extra_run: str) -> None:
+    page.goto(ui.url + f"/runs/{ui_extra_run}")
+    page.wait_for_selector("[data-role=run-name]")
+    page.click("[data-role=rename]")
+    page.fill("[data-role=rename-input]", "renamed-run")
+    page.click(".modal [data-action=ok]")
+    page.wait_for_function("document.querySelector('[data-role=run-name]').textContent"
+                           " === 'renamed-run'")
+    page.fill("[data-role=tag-input]", "keeper")
+    page.press("[data-role=tag-input]", "Enter")
+    page.wait_for_selector("[data-role=tags] .tag:has-text('keeper')")
+    page.click("[data-role=edit-notes]")
+    page.fill("[data-role=notes-input]", "Best so far: *really*")
+    page.click("[data-role=save-notes]")
+    page.wait_for_selector("[data-role=notes] em:has-text('really')")
+    page.click("[data-role=favorite]")
+    page.wait_for_selector("[data-role=favorite][aria-pressed=true]")
+    page.reload()
+    page.wait_for_selector("[data-role=favorite][aria-pressed=true]")
+    assert page.locator("[data-role=run-name]").inner_text() == "renamed-run"
+    # delete asks first; cancelling keeps the run
+    page.click("[data-role=delete]")
+    page.wait_for_selector(".modal")
+    page.keyboard.press("Escape")
+    page.wait_for_selector(".modal", state="detached")
+    assert page.locator("[data-role=run-name]").inner_text() == "renamed-run"
+    page.click("[data-role=delete]")
+    page.click(".modal [data-action=delete]")
+    page.wait_for_selector("[data-role=runs-table]")
+    assert "renamed-run" not in rows(page)
+    assert page.goto(ui.url + f"/runs/{ui_extra_run}").status == 404
+
+
+@pytest.fixture
+def ui_extra_run(ui: Any, ui_run: Any) -> str:
+    return str(ui_run("scratch", "to-edit", {"lr": 0.5}, 20, 0.1))
