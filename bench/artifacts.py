@@ -8,9 +8,12 @@ content again <= 20% of the first time, downloading a cached version near-instan
 
 Each scenario runs in a fresh child process (so its peak RSS is its own), on
 files just written (so they sit in the page cache: this measures labtrack, not
-the disk). Phases per scenario: log (add_dir/add_file + log_artifact), re-log of
-the same content from a new Artifact, first download into a new folder
-(every blob verified, then hard-linked), download of that cached version again.
+the disk). Before it, a bare Python loop pushes the same bytes through
+read + sha256 + write + rename: the floor the file system allows at that moment,
+reported next to labtrack's time (on a shared machine both move with other load).
+Phases per scenario: log (add_dir/add_file + log_artifact), re-log of the same
+content from a new Artifact, first download into a new folder (every blob
+verified, then hard-linked), download of that cached version again.
 If the disk lacks room for the big file twice (source + blob), it is scaled down
 and the output says so.
 """
@@ -89,14 +92,48 @@ def child(kind: str, source: str, store: str, work: str) -> dict[str, Any]:
             "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}
 
 
+def floor(kind: str, source: str, work: str) -> dict[str, Any]:
+    """The same bytes through a bare loop (read, sha256, write a temp file, rename).
+
+    This is the floor the file system allows right now; on a shared machine it
+    moves with other load, so the report gives labtrack's time relative to it.
+    """
+    import hashlib
+
+    paths = [str(p) for p in sorted(Path(source).rglob("*")) if p.is_file()] \
+        if kind == "small" else [source]
+    out_dir = Path(work) / "floor"
+    start = time.perf_counter()
+    for i, path in enumerate(paths):
+        hasher = hashlib.sha256()
+        tmp = out_dir / f".tmp-{i}"
+        tmp.parent.mkdir(parents=True, exist_ok=True)
+        with open(path, "rb", buffering=0) as src, open(tmp, "wb", buffering=0) as dst:
+            while True:
+                block = src.read(4 * MB)
+                if not block:
+                    break
+                hasher.update(block)
+                dst.write(block)
+        digest = hasher.hexdigest()
+        folder = out_dir / digest[:2]
+        folder.mkdir(exist_ok=True)
+        os.replace(tmp, folder / digest[2:])
+    return {"floor_s": time.perf_counter() - start}
+
+
 def run_child(kind: str, source: Path, store: Path, work: Path) -> dict[str, Any]:
     env = {**os.environ, "LABTRACK_DISABLE_STATS": "1", "LABTRACK_DISABLE_ENV": "1",
            "LABTRACK_DISABLE_GIT": "1", "LABTRACK_SILENT": "1"}
-    out = subprocess.run([sys.executable, __file__, "--child", kind, str(source), str(store),
-                          str(work)], env=env, capture_output=True, text=True, check=False)
-    if out.returncode != 0:
-        raise SystemExit(f"{kind} scenario failed:\n{out.stderr}")
-    return json.loads(out.stdout.strip().splitlines()[-1])  # type: ignore[no-any-return]
+    result: dict[str, Any] = {}
+    for mode in ("--floor", "--child"):
+        out = subprocess.run([sys.executable, __file__, mode, kind, str(source), str(store),
+                              str(work)], env=env, capture_output=True, text=True, check=False)
+        if out.returncode != 0:
+            raise SystemExit(f"{kind} scenario failed:\n{out.stderr}")
+        result.update(json.loads(out.stdout.strip().splitlines()[-1]))
+        shutil.rmtree(work / "floor", ignore_errors=True)
+    return result
 
 
 def report(name: str, r: dict[str, Any]) -> dict[str, Any]:
@@ -105,6 +142,9 @@ def report(name: str, r: dict[str, Any]) -> dict[str, Any]:
         "scenario": name, "files": r["files"], "MB": round(mb, 1),
         "log_s": round(r["log_s"], 3), "log_MB_per_s": round(mb / r["log_s"], 1),
         "files_per_s": round(r["files"] / r["log_s"]),
+        "fs_floor_s": round(r["floor_s"], 3),
+        "floor_MB_per_s": round(mb / r["floor_s"], 1),
+        "log_vs_floor": round(r["log_s"] / r["floor_s"], 2),
         "relog_s": round(r["relog_s"], 3), "relog_pct": round(100 * r["relog_s"] / r["log_s"], 1),
         "download_s": round(r["download_s"], 3),
         "cached_download_s": round(r["cached_download_s"], 4),
@@ -122,6 +162,9 @@ def main() -> None:
     """Make the inputs, run both scenarios and print a table (or JSON)."""
     if len(sys.argv) > 1 and sys.argv[1] == "--child":
         print(json.dumps(child(*sys.argv[2:6])))
+        return
+    if len(sys.argv) > 1 and sys.argv[1] == "--floor":
+        print(json.dumps(floor(sys.argv[2], sys.argv[3], sys.argv[5])))
         return
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--small", type=int, default=10_000, help="number of small files")

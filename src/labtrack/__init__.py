@@ -64,6 +64,7 @@ _LAZY = {
         "labtrack.compat.names",
     ),
     "Error": "labtrack.compat.errors",
+    "util": "labtrack.compat.util",
 }
 
 __all__ = [
@@ -112,7 +113,8 @@ def __getattr__(name: str) -> Any:
     if module_name is None:
         raise AttributeError(f"module 'labtrack' has no attribute {name!r}")
     module = importlib.import_module(module_name)
-    value = module if name in ("plot",) and module_name.endswith(name) else getattr(module, name)
+    value = module if name in ("plot", "util") and module_name.endswith(name) \
+        else getattr(module, name)
     if name != "run":
         globals()[name] = value
     return value

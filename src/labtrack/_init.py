@@ -167,6 +167,10 @@ def init(
     pending_config = _take_pending_config()
     if pending_config:
         run.config.update(pending_config, allow_val_change=True)
+    if sweep_id and env_attach:
+        from .sweeps.agent import lock_sweep_params
+
+        lock_sweep_params(run)  # the sweep's values win over the script's defaults
     if config is not None:
         from ._config import _as_mapping
 

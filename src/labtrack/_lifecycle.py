@@ -38,8 +38,28 @@ def install() -> None:
         previous_hook(exc_type, exc, tb)
 
     sys.excepthook = excepthook
+    _wrap_sys_exit()
     if threading.current_thread() is threading.main_thread():
         _install_sigterm()
+
+
+def _wrap_sys_exit() -> None:
+    """Remember the code of ``sys.exit(code)`` so runs finished at exit record it.
+
+    (A bare ``raise SystemExit(code)`` is not seen: Python gives atexit hooks no
+    exit status.)
+    """
+    original = sys.exit
+
+    def exit(code: Any = None) -> None:  # noqa: A001 - same name as what it wraps
+        global _exit_code
+        if code is None or code == 0:
+            _exit_code = _exit_code or 0
+        else:
+            _exit_code = code if isinstance(code, int) else 1
+        original(code)
+
+    sys.exit = exit
 
 
 def _install_sigterm() -> None:

@@ -304,3 +304,43 @@ def test_building_an_artifact_imports_no_database_code(tmp_path):
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          timeout=60, cwd=tmp_path)
     assert out.stdout.strip() == "[]", out.stderr
+
+
+def test_new_file_scratch_space_is_removed(make_run):
+    art = labtrack.Artifact("notes", "dataset")
+    with art.new_file("a/b.txt") as fh:
+        fh.write("text")
+    scratch = art._tmpdir
+    assert scratch and os.path.isfile(os.path.join(scratch, "a", "b.txt"))
+    make_run().log_artifact(art)
+    assert not os.path.exists(scratch)
+    dropped = labtrack.Artifact("never-logged", "dataset")
+    with dropped.new_file("x.txt") as fh:
+        fh.write("x")
+    scratch = dropped._tmpdir
+    del dropped
+    import gc
+
+    gc.collect()
+    assert scratch and not os.path.exists(scratch)
+
+
+def test_big_files_are_streamed(make_run, tmp_path):
+    import tracemalloc
+
+    big = tmp_path / "big.bin"
+    with open(big, "wb") as fh:
+        for _ in range(12):
+            fh.write(os.urandom(4 << 20))
+    run = make_run()
+    art = labtrack.Artifact("big", "dataset")
+    art.add_file(big)
+    tracemalloc.start()
+    try:
+        run.log_artifact(art)
+        art.download(tmp_path / "out")
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert art.size == 48 << 20
+    assert peak < 12 << 20, f"logging a 48 MiB file allocated {peak >> 20} MiB"

@@ -101,6 +101,19 @@ def _run_with_files(store_dir: Path) -> str:
         run.log({"train/loss": 1.0 / (i + 1)})
         run._log_system({"system/cpu_percent": 20.0 + i % 7}, time.time())
     run._add_file_bytes("console/output.log", b"epoch 1: loss 0.5\nepoch 2: loss 0.25\n")
+    # what the capture thread records in a dirty git checkout
+    run._add_file_bytes("code/uncommitted.diff",
+                        b"--- a/train.py\n+++ b/train.py\n@@ -1 +1 @@\n-lr = 0.1\n+lr = 0.2\n")
+    run.set_environment({
+        "git": {"available": True, "commit": "0123456789abcdef0123456789abcdef01234567",
+                "branch": "main", "remote": "https://example.com/lab.git", "dirty": True,
+                "diff_file": "code/uncommitted.diff"},
+        "command": {"argv": ["train.py", "--lr", "0.2"],
+                    "orig_argv": ["python", "train.py", "--lr", "0.2"], "cwd": "/work/lab",
+                    "python": "3.11.7", "implementation": "CPython"},
+        "packages": {"numpy": "2.0.0", "torch": "2.4.0"},
+        "machine": {"hostname": "gpu-box", "os": "Linux", "os_release": "6.1"},
+    })
     run._add_file_bytes("weights.txt", b"0.1 0.2 0.3\n")
     run.summary["acc"] = 0.5
     run.finish()
@@ -146,6 +159,7 @@ def shot() -> Callable[[Any, str], Path]:
 
     def take(pg: Any, name: str) -> Path:
         path = SHOTS / f"{name}.png"
+        pg.evaluate("window.scrollTo(0, 0)")  # a scrolled page draws the sticky bar mid-shot
         pg.screenshot(path=str(path), full_page=True)
         return path
 

@@ -8,13 +8,24 @@ import pytest
 
 pytestmark = pytest.mark.browser
 
-LINE_POINTS = """(sel) => {
+# Segments plotly drew in a chart's SVG line paths (plotly drops collinear points, so this
+# is at most the number of points sent), and the number of points the chart was given.
+SEGMENTS = """(sel) => {
   let n = 0;
   for (const p of document.querySelectorAll(sel + ' .scatterlayer path.js-line')) {
     n += ((p.getAttribute('d') || '').match(/[ML]/g) || []).length;
   }
   return n;
 }"""
+POINTS = ("(sel) => Number((document.querySelector(sel + ' .plot') || {dataset: {}})"
+          ".dataset.points || 0)")
+
+
+def drawn(page: Any, key: str, points: int, segments: int = 10) -> None:
+    """Wait until the chart of ``key`` holds ``points`` points and its SVG path has data."""
+    sel = f'.chart-card[data-key="{key}"]'
+    page.wait_for_function(
+        f"({POINTS})('{sel}') >= {points} && ({SEGMENTS})('{sel}') >= {segments}")
 
 
 def rows(page: Any) -> list[str]:
@@ -105,12 +116,20 @@ def test_run_page_overview_charts_logs_files(page: Any, ui: Any, shot: Any) -> N
     assert page.locator("[data-role=run-name]").inner_text() == "with-logs"
     assert page.locator("[data-role=config]").inner_text().count("sgd") == 1
     assert "console" in page.locator("[data-role=notes] strong").inner_text()
+    assert page.locator("[data-role=git-commit]").inner_text().startswith("0123456789ab")
+    assert page.locator("[data-role=command]").inner_text() == "python train.py --lr 0.2"
+    assert "CPython 3.11.7" in page.locator(".kv").inner_text()
+    page.click("summary:has-text('Uncommitted changes')")
+    page.wait_for_selector("[data-role=diff] .add:has-text('+lr = 0.2')")
+    assert page.locator("[data-role=diff] .del").inner_text().startswith("-lr = 0.1")
+    page.click("summary:has-text('Python packages')")
+    assert "torch" in page.locator("details:has-text('Python packages') table").inner_text()
     shot(page, "run_overview")
     page.click("[data-tab=charts]")
-    page.wait_for_function(f"({LINE_POINTS})('[data-key=\"train/loss\"]') >= 50")
+    drawn(page, "train/loss", 50)
     shot(page, "run_charts")
     page.click("[data-tab=system]")
-    page.wait_for_function(f"({LINE_POINTS})('[data-key=\"system/cpu_percent\"]') >= 50")
+    drawn(page, "system/cpu_percent", 50)
     page.click("[data-tab=logs]")
     page.wait_for_function("document.querySelector('[data-role=console]').textContent"
                            ".includes('epoch 2: loss 0.25')")
@@ -126,8 +145,8 @@ def test_run_page_overview_charts_logs_files(page: Any, ui: Any, shot: Any) -> N
 
 def test_chart_x_axis_smoothing_log(page: Any, ui: Any, shot: Any) -> None:
     page.goto(ui.url + "/projects/demo/charts")
-    plot = "[data-key=\"train/loss\"]"
-    page.wait_for_function(f"({LINE_POINTS})('{plot}') >= 4 * 100")
+    plot = '.chart-card[data-key="train/loss"]'
+    drawn(page, "train/loss", 3 * 120 + 50, segments=40)
     before = page.evaluate(f"document.querySelector('{plot} .scatterlayer path.js-line')"
                            ".getAttribute('d')")
     page.locator("[data-control=smoothing]").fill("0.9")
@@ -140,12 +159,16 @@ def test_chart_x_axis_smoothing_log(page: Any, ui: Any, shot: Any) -> None:
     after = page.evaluate(f"document.querySelector('{plot} .scatterlayer path.js-line')"
                           ".getAttribute('d')")
     assert before != after
-    # colours are stable per run across charts
-    colours = page.evaluate("""() => [...document.querySelectorAll('.chart-card')].map(card =>
-        [...card.querySelectorAll('.scatterlayer .trace')].map(t =>
-          getComputedStyle(t.querySelector('path.js-line')).stroke))""")
-    drawn = [c for c in colours if c]
-    assert len(drawn) >= 2 and all(c == drawn[0] for c in drawn[1:])
+    # colours are stable per run across charts, and distinct between runs
+    pairs = page.evaluate("""() => [...document.querySelectorAll('.chart-card .plot')].flatMap(
+        el => (el.data || []).map(t => [t.name, t.line.color]))""")
+    colour_of: dict[str, set[str]] = {}
+    for name, colour in pairs:
+        colour_of.setdefault(name, set()).add(colour)
+    assert len(colour_of) == 4 and all(len(c) == 1 for c in colour_of.values())
+    assert len({next(iter(c)) for c in colour_of.values()}) == 4
+    legend = page.locator(".legend-item").all_text_contents()
+    assert sorted(legend) == sorted(colour_of)
     shot(page, "project_charts")
 
 
@@ -160,8 +183,13 @@ def test_select_and_compare_highlights_differences(page: Any, ui: Any, shot: Any
     same = page.locator("[data-role=compare-config] tr[data-key=batch_size]")
     assert "differs" in (lr.get_attribute("class") or "")
     assert "differs" not in (same.get_attribute("class") or "")
-    assert page.locator("[data-role=compare-summary] td.best").inner_text().startswith("0.98")
-    page.wait_for_function(f"({LINE_POINTS})('[data-key=\"train/loss\"]') >= 200")
+    acc = page.locator("[data-role=compare-summary] tr[data-key=acc]")
+    assert acc.locator("td.best").inner_text().startswith("0.98")  # demo-0, higher is better
+    loss = page.locator("[data-role=compare-summary] tr[data-key='train/loss']")
+    cells = loss.locator("td").all_text_contents()
+    best = loss.locator("td.best").inner_text()
+    assert float(best.split()[0]) == min(float(c.split()[0]) for c in cells)  # lower is better
+    drawn(page, "train/loss", 2 * 120)
     page.wait_for_selector("[data-role=scatter] .scatterlayer .point")
     shot(page, "compare")
     page.check("[data-role=only-diff]")

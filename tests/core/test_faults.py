@@ -238,3 +238,16 @@ def test_sync_is_idempotent(store_dir: Path) -> None:
     assert sync(store_dir).records == 0
     after = labtrack.Api().run("idem").series("x")
     assert list(after.values) == list(before.values)
+
+
+def test_sys_exit_code_marks_failed(child_env: dict[str, str]) -> None:
+    proc = _spawn("""
+        import sys, labtrack
+        run = labtrack.init(project="p", id="exit2")
+        run.log({"a": 1.0})
+        sys.exit(2)
+    """, child_env)
+    proc.communicate(timeout=60)
+    assert proc.returncode == 2
+    r = labtrack.Api().run("exit2")
+    assert r.state == "failed" and r.exit_code == 2

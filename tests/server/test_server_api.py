@@ -21,7 +21,6 @@ from labtrack.errors import (
 from labtrack.server.errors import status_for
 
 
-
 def decay(n: int, rate: float = 0.05) -> list[float]:
     """A loss-like curve of n points."""
     return [math.exp(-rate * i) for i in range(n)]
@@ -69,7 +68,7 @@ def test_runs_page_paging_and_totals(client: Any, table: Any) -> None:
                                                ("config.lr", "lr", False)])
 def test_runs_page_sorting(client: Any, table: Any, order: str, key: str, reverse: bool) -> None:
     page = client.get("/api/v1/projects/proj/runs",
-                      params={"order": order, "columns": f"summary.acc,config.lr"}).json()
+                      params={"order": order, "columns": "summary.acc,config.lr"}).json()
     got = [r["id"] for r in page["runs"]]
     want = [s["id"] for s in sorted(table, key=lambda s: s[key], reverse=reverse)]
     assert got == want

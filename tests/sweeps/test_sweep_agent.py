@@ -221,3 +221,72 @@ def test_four_agent_processes_share_a_grid(tmp_path: Path) -> None:
                for r, (a, b) in zip(runs, points, strict=True))
     trials = SweepIndex(labtrack.Api().store).trials(sweep_id)
     assert sorted(t["number"] for t in trials) == list(range(1, 17))
+
+
+CURVE_SCRIPT = """
+import time
+import labtrack
+
+run = labtrack.init()
+for t in range(80):
+    run.log({"loss": run.config["quality"] / (t + 1)})
+    time.sleep(0.02)
+"""
+
+
+def test_hyperband_sends_sigterm_to_a_program_run(tmp_path: Path,
+                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "curve.py").write_text(CURVE_SCRIPT)
+    sweep_id = labtrack.sweep({
+        "method": "grid", "program": "curve.py",
+        "metric": {"name": "loss", "goal": "minimize"},
+        "early_terminate": {"type": "hyperband", "min_iter": 2, "eta": 2},
+        "parameters": {"quality": {"values": [1, 5]}},
+    })
+    report = Agent(sweep_id, check_interval=0.1, cwd=tmp_path).run()
+    assert [r["state"] for r in report.runs] == ["finished", "early_terminated"]
+    by_quality = {r.config["quality"]: r for r in _runs(sweep_id)}
+    assert by_quality[1].state == "finished" and len(by_quality[1].series("loss").values) == 80
+    stopped = by_quality[5]
+    assert stopped.state == "early_terminated"
+    assert 2 < len(stopped.series("loss").values) < 80
+
+
+def test_lock_sweep_params_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    """What init() does in a child process started by an agent: the sweep's values win."""
+    from labtrack.sweeps.agent import lock_sweep_params
+
+    monkeypatch.setenv("LABTRACK_RUN_ID", "child-run")
+    monkeypatch.setenv("LABTRACK_SWEEP_PARAMS", '{"lr": 0.01, "opt": {"name": "adam"}}')
+    run = labtrack.init(id="child-run")
+    lock_sweep_params(run)
+    run.config.update({"lr": 0.5, "epochs": 3}, allow_val_change=True)
+    run.config.lr = 0.7
+    assert dict(run.config) == {"lr": 0.01, "opt": {"name": "adam"}, "epochs": 3}
+    run.finish()
+    assert labtrack.Api().run("child-run").config == {"lr": 0.01, "opt": {"name": "adam"},
+                                                      "epochs": 3}
+    other = labtrack.init(id="another-run")  # LABTRACK_RUN_ID names a different run
+    lock_sweep_params(other)
+    other.config.update({"lr": 0.5})
+    assert other.config.lr == 0.5
+    other.finish()
+
+
+def test_api_sweeps() -> None:
+    sweep_id = labtrack.sweep({"method": "grid", "metric": {"name": "val_loss"},
+                               "parameters": {"lr": {"values": [0.1, 1.0]}}}, project="api")
+    labtrack.agent(sweep_id, function=train_logreg)
+    api = labtrack.Api()
+    swept = api.sweep(f"api/{sweep_id}")
+    assert [s.id for s in api.sweeps("api")] == [sweep_id] and api.sweeps("other") == []
+    assert swept.state == "finished" and swept.method == "grid" and swept.project == "api"
+    runs = swept.runs
+    assert [r.config["lr"] for r in runs] == [0.1, 1.0]  # claim order
+    best = swept.best_run()
+    assert best is not None
+    assert best.summary["val_loss"] == min(r.summary["val_loss"] for r in runs)
+    by_acc = swept.best_run(order="-summary.val_acc")
+    assert by_acc is not None
+    assert by_acc.summary["val_acc"] == max(r.summary["val_acc"] for r in runs)

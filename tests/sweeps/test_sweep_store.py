@@ -22,8 +22,8 @@ def test_create_get_list_and_resolve(index: SweepIndex, grid: dict[str, Any]) ->
     assert first["state"] == "running" and first["method"] == "grid"
     assert first["config"] == grid and first["run_count"] == 0
     assert index.get(first["id"])["name"] == "grid-one"
-    assert [s["id"] for s in index.list()] == [second["id"], first["id"]]  # newest first
-    assert [s["id"] for s in index.list("p1")] == [first["id"]]
+    assert [s["id"] for s in index.list_sweeps()] == [second["id"], first["id"]]  # newest first
+    assert [s["id"] for s in index.list_sweeps("p1")] == [first["id"]]
     assert index.resolve("grid-one") == first["id"]
     assert index.resolve(f"someone/p1/{first['id']}") == first["id"]
     assert index.resolve(first["id"][:5]) == first["id"]
@@ -42,7 +42,7 @@ def test_the_migration_is_recorded(index: SweepIndex) -> None:
 def test_create_rejects_a_bad_config(index: SweepIndex) -> None:
     with pytest.raises(ConfigError, match=r"parameters\.lr\.min must be < max"):
         index.create({"method": "random", "parameters": {"lr": {"min": 1.0, "max": 0.1}}}, "p")
-    assert index.list() == []
+    assert index.list_sweeps() == []
 
 
 def test_grid_claims_every_point_once_then_finishes(index: SweepIndex,

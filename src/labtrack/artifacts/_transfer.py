@@ -88,24 +88,24 @@ def store_files(backend: Backend, files: Sequence[tuple[str, str]],
     def work(batch: Sequence[tuple[str, str]]) -> None:
         done = []
         for name, source in batch:
-            try:
-                st = os.stat(source)
-            except FileNotFoundError:
-                raise ArtifactError(f"{name}: file {source} was added to the artifact but no "
-                                    "longer exists") from None
-            except OSError as err:
-                raise ArtifactError(f"{name}: cannot stat {source}: {err.strerror}") from None
-            digest = matches(known.get(source), st)
+            remembered = known.get(source)
+            digest = None
+            if remembered is not None:  # stat only what the cache might answer
+                try:
+                    st = os.stat(source)
+                except OSError:
+                    pass  # put_path below names the problem
+                else:
+                    digest = matches(remembered, st)
             if digest is not None and os.path.exists(blobs.path_str(digest)):
                 size = st.st_size
             else:
                 started = time.time_ns()
-                digest, size, before = blobs.put_path(
-                    source, name=name, progress=progress if st.st_size > small else None)
+                digest, size, before = blobs.put_path(source, name=name, progress=progress)
                 if started - before.st_mtime_ns > RACY_NS:
                     cache.put(source, before, digest)
             if progress is not None and size <= small:
-                progress(size)
+                progress(size)  # put_path reports big files block by block
             done.append((name, digest, size))
         with lock:
             for name, digest, size in done:

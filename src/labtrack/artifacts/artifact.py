@@ -19,6 +19,7 @@ import os
 import shutil
 import stat
 import tempfile
+import weakref
 from collections.abc import Iterator
 from pathlib import Path
 from typing import IO, Any
@@ -300,6 +301,8 @@ class Artifact:
             raise UsageError(f"artifact {self._name} already has an entry {entry_name!r}")
         if self._tmpdir is None:
             self._tmpdir = tempfile.mkdtemp(prefix="labtrack-artifact-")
+            # an artifact dropped without being logged still cleans up after itself
+            weakref.finalize(self, shutil.rmtree, self._tmpdir, True)
         path = os.path.join(self._tmpdir, *entry_name.split("/"))
         os.makedirs(os.path.dirname(path), exist_ok=True)
         if "b" not in mode and encoding is None:

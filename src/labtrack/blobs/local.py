@@ -152,7 +152,7 @@ class LocalBlobStore:
             # O_NONBLOCK: a FIFO must not hang us; it is refused below as not a regular file
             fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
         except FileNotFoundError:
-            raise ArtifactError(f"{label}: file {path} does not exist") from None
+            raise ArtifactError(f"{label}: file {path} does not exist (any more)") from None
         except PermissionError:
             raise ArtifactError(f"{label}: file {path} is not readable (permission denied)") \
                 from None
@@ -163,7 +163,7 @@ class LocalBlobStore:
             if not statmod.S_ISREG(before.st_mode):
                 raise ArtifactError(f"{label}: {path} is not a regular file")
             if before.st_size <= CHUNK:
-                data = _read_all(fd, label, path)
+                data = _read_all(fd, label, path, before.st_size)
                 _check_unchanged(fd, path, before, len(data), label)
                 digest = hashlib.sha256(data).hexdigest()
                 target = self.path_str(digest)
@@ -327,14 +327,17 @@ def _readinto(fd: int, view: memoryview, label: str, path: str | Path) -> int:
         raise ArtifactError(f"{label}: cannot read {path}: {err.strerror}") from None
 
 
-def _read_all(fd: int, label: str, path: str | Path) -> bytes:
+def _read_all(fd: int, label: str, path: str | Path, expected: int) -> bytes:
+    """Read a small file; one read when it has the size fstat gave (growth is caught later)."""
     parts = []
     try:
         while True:
-            block = os.read(fd, CHUNK + 1)
+            block = os.read(fd, max(expected + 1, 1 << 16))
             if not block:
                 break
             parts.append(block)
+            if len(parts) == 1 and len(block) == expected:
+                break
     except OSError as err:
         raise ArtifactError(f"{label}: cannot read {path}: {err.strerror}") from None
     return parts[0] if len(parts) == 1 else b"".join(parts)

@@ -122,7 +122,8 @@ def fmt_duration(seconds: float | None) -> str:
 
 
 STATE_STYLE = {"running": "cyan", "finished": "green", "failed": "red", "crashed": "red",
-               "killed": "yellow", "early_terminated": "yellow"}
+               "killed": "yellow", "early_terminated": "yellow", "paused": "yellow",
+               "stopped": "magenta"}
 
 
 def console() -> Any:

@@ -83,7 +83,7 @@ def create(config_file: Path, project: str | None, name: str | None, store_dir: 
 @handle_errors
 def ls(project: str | None, store_dir: Path | None, as_json: bool) -> None:
     """List sweeps (of one project with --project), newest first."""
-    rows = _index(store_dir).list(project)
+    rows = _index(store_dir).list_sweeps(project)
     if as_json:
         print_json(rows)
         return

@@ -11,7 +11,7 @@ what they expect:
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from typing import Any
 
 from labtrack.api import Api as _Api
@@ -36,6 +36,17 @@ class Run(_ApiRun):
                 pandas = False
         return super().history(keys=keys, samples=samples, pandas=bool(pandas),
                                x_axis=x_axis, stream=stream)
+
+    def scan_history(self, keys: Sequence[str] | None = None, page_size: int = 1000,
+                     min_step: int | None = None, max_step: int | None = None
+                     ) -> Iterator[dict[str, Any]]:
+        """Every row as a dict, unsampled (an iterator), as wandb's ``scan_history``."""
+        for row in _ApiRun.history(self, keys=keys):
+            if min_step is not None and row["_step"] < min_step:
+                continue
+            if max_step is not None and row["_step"] >= max_step:
+                continue
+            yield row
 
 
 class Api(_Api):

@@ -278,7 +278,7 @@ class RunWriter:
         """The last value of every series, overlaid with the source's own summary."""
         summary: dict[str, Any] = {}
         for key, s in run.series.items():
-            if s.values:
+            if s.values and not key.startswith("system/"):  # as a live run's summary
                 last = s.values[-1]
                 if s.kind == "int" and math.isfinite(last):
                     summary[key] = int(last)

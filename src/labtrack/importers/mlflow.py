@@ -72,7 +72,7 @@ def tracking_uri(source: str) -> str:
             db = Path(source[len("sqlite:///"):])
             if not db.is_file():  # MLflow would create an empty database there
                 raise UsageError(f"no MLflow database at {db}")
-        return source
+        return _postgres_driver(source)
     path = Path(source).expanduser().resolve()
     if path.is_file():
         with open(path, "rb") as fh:
@@ -85,6 +85,18 @@ def tracking_uri(source: str) -> str:
         return path.as_uri()
     raise UsageError(f"{source} does not exist (give an mlruns folder, an MLflow SQLite file "
                      "or a tracking URI such as postgresql://user@host/db)")
+
+
+def _postgres_driver(uri: str) -> str:
+    """postgresql:// with the psycopg (3) driver when psycopg2 is not installed."""
+    scheme, sep, rest = uri.partition("://")
+    if scheme not in ("postgresql", "postgres"):
+        return uri
+    import importlib.util
+
+    if importlib.util.find_spec("psycopg2") is None and importlib.util.find_spec("psycopg"):
+        return f"postgresql+psycopg{sep}{rest}"
+    return uri
 
 
 @contextlib.contextmanager

@@ -90,7 +90,14 @@ def _name(root: Path, path: Path) -> str:
 
 
 def _loader(path: Path, name: str, project: str, report: ImportReport) -> Any:
-    return lambda: read_run(path, name, project, report)
+    def load() -> ImportedRun | None:
+        run = read_run(path, name, project, report)
+        if not (run.series or run.media or run.config):
+            report.notes.append(f"{name}: no scalars, histograms, images or hparams; left out")
+            return None
+        return run
+
+    return load
 
 
 def read_run(path: Path, name: str, project: str, report: ImportReport | None = None

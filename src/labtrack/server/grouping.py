@@ -16,13 +16,23 @@ GROUPABLE_FIELDS = {"state", "group", "job_type", "host", "owner", "sweep_id", "
                     "exit_code", "favorite"}
 
 
-def _field(text: str) -> Any:
-    from ..filters import Cmp, Field, parse
+def _field(column: str) -> Any:
+    """A column name as a filter Field: ``config.a.b``, ``summary.<any key>`` or a run field.
 
-    tree = parse(f"{text} == null")
-    if not isinstance(tree, Cmp) or not isinstance(tree.left, Field):
-        raise FilterError("not a column", text, 0)
-    return tree.left
+    Column names come from the column chooser, not from the filter language, so
+    keys holding spaces, quotes or ``<`` need no quoting here.
+    """
+    from ..filters import Field
+
+    root, _, rest = column.partition(".")
+    if root == "summary" and rest:
+        return Field(("summary", rest))
+    if root == "config" and rest:
+        return Field(("config", *rest.split(".")))
+    if rest or not root:
+        raise FilterError(f"{column!r} is not a column (config.<path>, summary.<key> or a run "
+                          "field)", column, 0)
+    return Field((root,))
 
 
 def group_runs(store: Any, project: str, by: str, metrics: list[str],

@@ -28,9 +28,12 @@ from sqlalchemy import exc as sa_exc
 from ..errors import ConflictError, NotFoundError
 from ..store import schema
 
-views = schema.metadata.tables.get("views")
-if views is None:
-    views = Table(
+
+def _define() -> Table:
+    existing = schema.metadata.tables.get("views")  # a module reload must not define it twice
+    if existing is not None:
+        return existing
+    return Table(
         "views",
         schema.metadata,
         Column("id", Integer, primary_key=True, autoincrement=True),
@@ -41,6 +44,9 @@ if views is None:
         Column("updated_at", Float, nullable=False),
         UniqueConstraint("project", "name", name="uq_views_project_name"),
     )
+
+
+views = _define()
 
 
 def create(conn: Connection) -> None:

@@ -54,7 +54,8 @@ def suggest(config: SweepConfig, trials: Sequence[Trial], rng: random.Random) ->
     assert config.metric is not None
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
-        sampler = optuna.samplers.TPESampler(seed=rng.getrandbits(31), multivariate=True)
+        sampler = optuna.samplers.TPESampler(seed=rng.getrandbits(31), multivariate=True,
+                                             constant_liar=True)
         direction: Any = config.metric.goal
         study = optuna.create_study(direction=direction, sampler=sampler)
         for frozen in _frozen_trials(config, trials, codecs, optuna):

@@ -115,9 +115,10 @@ class Agent:
         self.cwd = Path(cwd) if cwd is not None else Path.cwd()
         self.quiet = settings.silent if quiet is None else quiet
         self.report = AgentReport(self.sweep_id)
-        self._lock = threading.Lock()
+        self._lock = threading.RLock()
         self._reserved = 0
-        self._failures = 0
+        self._failures = 0  # failed runs before the first one that did not fail
+        self._succeeded = False
         self._interrupt = threading.Event()
         if function is None:
             from labtrack.sweeps.config import check_program
@@ -190,7 +191,10 @@ class Agent:
                       + _describe(claim["params"]))
             entry["state"] = run_one(claim)
             with self._lock:
-                self._failures = self._failures + 1 if entry["state"] == "failed" else -10**9
+                if entry["state"] != "failed":
+                    self._succeeded = True
+                elif not self._succeeded:
+                    self._failures += 1
                 if self._failures >= MAX_INITIAL_FAILURES:
                     self._end("failing", f"the first {self._failures} runs all failed; fix the "
                               "training code and start the agent again")

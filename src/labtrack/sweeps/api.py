@@ -178,4 +178,4 @@ def api_sweeps(api: Api, project: str | None = None) -> list[ApiSweep]:
 
     if project and "/" in project:
         project = project.rsplit("/", 1)[1]
-    return [ApiSweep(api, row) for row in SweepIndex(api.store).list(project)]
+    return [ApiSweep(api, row) for row in SweepIndex(api.store).list_sweeps(project)]

@@ -85,7 +85,7 @@ class SweepIndex:
             counts = self._counts(conn, [sweep_id], time.time())
         return self._sweep_dict(dict(row._mapping), counts.get(sweep_id, {}))
 
-    def list(self, project: str | None = None) -> list[dict[str, Any]]:
+    def list_sweeps(self, project: str | None = None) -> list[dict[str, Any]]:
         """Every sweep (of ``project`` if given), newest first, with run counts by state."""
         stmt = select(sweeps).order_by(sweeps.c.created_at.desc())
         if project is not None:

@@ -29,37 +29,33 @@ from labtrack.store.schema import Json, metadata
 #: finished (the search method has nothing left to run).
 SWEEP_STATES = ("running", "paused", "stopped", "finished")
 
-sweeps = metadata.tables.get("sweeps")
-if sweeps is None:
-    sweeps = Table(
-        "sweeps",
-        metadata,
-        Column("id", String(64), primary_key=True),
-        Column("project", String(200), nullable=False),
-        Column("name", String(300)),
-        Column("description", Text),
-        Column("method", String(16), nullable=False),
-        Column("config", Json, nullable=False),
-        Column("state", String(16), nullable=False),
-        Column("created_at", Float, nullable=False),
-        Column("updated_at", Float, nullable=False),
-        Index("ix_sweeps_project", "project", "created_at"),
-    )
+sweeps = Table(
+    "sweeps",
+    metadata,
+    Column("id", String(64), primary_key=True),
+    Column("project", String(200), nullable=False),
+    Column("name", String(300)),
+    Column("description", Text),
+    Column("method", String(16), nullable=False),
+    Column("config", Json, nullable=False),
+    Column("state", String(16), nullable=False),
+    Column("created_at", Float, nullable=False),
+    Column("updated_at", Float, nullable=False),
+    Index("ix_sweeps_project", "project", "created_at"),
+)
 
-sweep_runs = metadata.tables.get("sweep_runs")
-if sweep_runs is None:
-    sweep_runs = Table(
-        "sweep_runs",
-        metadata,
-        Column("run_id", String(64), primary_key=True),
-        Column("sweep_id", String(64), ForeignKey("sweeps.id", ondelete="CASCADE"),
-               nullable=False),
-        Column("number", Integer, nullable=False),  # 1, 2, ... in claim order
-        Column("params", Json, nullable=False),
-        Column("claimed_at", Float, nullable=False),
-        Column("agent", String(300)),  # host:pid of the agent that claimed it
-        UniqueConstraint("sweep_id", "number", name="uq_sweep_runs_number"),
-    )
+sweep_runs = Table(
+    "sweep_runs",
+    metadata,
+    Column("run_id", String(64), primary_key=True),
+    Column("sweep_id", String(64), ForeignKey("sweeps.id", ondelete="CASCADE"), nullable=False),
+    Column("number", Integer, nullable=False),  # 1, 2, ... in claim order
+    Column("params", Json, nullable=False),
+    Column("claimed_at", Float, nullable=False),
+    Column("agent", String(300)),  # host:pid of the agent that claimed it
+    UniqueConstraint("sweep_id", "number", name="uq_sweep_runs_number"),
+    Index("ix_sweep_runs_sweep", "sweep_id", "number"),
+)
 
 
 def create_tables(conn: Connection) -> None:

@@ -22,7 +22,7 @@ ROW_FIELDS = set(RunRow.model_fields) - {"values"}
 
 def to_row(run: dict[str, Any], columns: list[str]) -> RunRow:
     """A store run dict as a table row with the requested column values."""
-    base = {k: run.get(k) for k in ROW_FIELDS if run.get(k) is not None}
+    base: dict[str, Any] = {k: run.get(k) for k in ROW_FIELDS if run.get(k) is not None}
     base["tags"] = [str(t) for t in run.get("tags") or []]
     values = {c: column_value(run, c) for c in columns
               if c.startswith(("config.", "summary."))}

@@ -1,15 +1,8 @@
-"""``wandb.util``: the few helpers scripts call directly."""
+"""``wandb.util``: the helpers scripts call directly (see labtrack.compat.util)."""
 
 from typing import Any
 
-
-def generate_id(length: int = 8) -> str:
-    """A random run id of lowercase letters and digits, as wandb makes them."""
-    import secrets
-    import string
-
-    alphabet = string.ascii_lowercase + string.digits
-    return "".join(secrets.choice(alphabet) for _ in range(length))
+from labtrack.compat.util import generate_id  # noqa: F401
 
 
 def __getattr__(name: str) -> Any:

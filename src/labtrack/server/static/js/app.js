@@ -5,6 +5,7 @@ import { projectPage } from './pages/project.js';
 import { runPage } from './pages/run.js';
 import { comparePage } from './pages/compare.js';
 import { notFoundPage } from './pages/notfound.js';
+import { preloadPlotly } from './plot.js';
 
 const ROUTES = [
   [/^\/$/, (m, ctx) => projectsPage(ctx)],
@@ -45,6 +46,8 @@ async function render() {
     return;
   }
   firstLoad = false;
+  // pages with charts start downloading plotly.js now; it runs once their first data is asked for
+  if (/^\/(runs\/|compare|projects\/[^/]+\/charts)/.test(location.pathname)) preloadPlotly();
   for (const [re, page] of ROUTES) {
     const m = location.pathname.match(re);
     if (m) {

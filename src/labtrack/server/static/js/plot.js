@@ -4,6 +4,13 @@ import { h } from './dom.js';
 
 let plotlyPromise = null;
 
+// Download plotly.js (4.6 MB) without running it yet: running it takes the main thread
+// for a while, so that waits until a chart's data has been requested.
+export function preloadPlotly() {
+  if (window.Plotly || document.querySelector('link[data-plotly]')) return;
+  document.head.append(h('link', { rel: 'preload', as: 'script', href: '/vendor/plotly.min.js', 'data-plotly': true }));
+}
+
 export function loadPlotly() {
   if (window.Plotly) return Promise.resolve(window.Plotly);
   if (!plotlyPromise) {
@@ -147,7 +154,9 @@ export function chartGrid(container, runIds, keys, runs, colours, opts) {
     if (card.loading && !force) return;
     card.loading = true;
     try {
-      const data = await fetchChart(runIds, [card.key], current.x, current.xKey);
+      const pending = fetchChart(runIds, [card.key], current.x, current.xKey);
+      loadPlotly().catch(() => {}); // runs while the server prepares the lines
+      const data = await pending;
       card.data = data;
       Object.assign(runs, data.runs);
       await draw(card);

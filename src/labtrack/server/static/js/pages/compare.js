@@ -133,7 +133,7 @@ export async function comparePage(ctx) {
     }
     const cats = [...new Set(values.map((v) => fmtValue(v)))].sort();
     return { label: plain(label), values: values.map((v) => cats.indexOf(fmtValue(v))),
-      tickvals: cats.map((_, i) => i), ticktext: cats.map(plain) };
+      tickvals: cats.map((_, i) => i), ticktext: cats };  // parcoords ticks are plain text
   };
   const drawPar = () => {
     const metric = metricSel.value;

@@ -37,6 +37,11 @@ export class ProjectState {
   }
 
   save() {
+    if (!this.available.fields.length) {  // opened on the charts tab: keep the table's columns
+      let saved = {};
+      try { saved = JSON.parse(localStorage.getItem(storageKey('view', this.project)) || '{}'); } catch (e) { saved = {}; }
+      this.columns = saved.columns || this.columns;
+    }
     localStorage.setItem(storageKey('view', this.project), JSON.stringify({
       columns: this.columns, filter: this.filter, order: this.order, groupBy: this.groupBy,
       limit: this.limit, charts: this.charts, viewId: this.viewId,
@@ -68,8 +73,10 @@ export class ProjectState {
 
 export async function projectPage(ctx, project, tab) {
   const enc = encodeURIComponent(project);
-  const [info, columns] = await Promise.all([
-    api.get(`/projects/${enc}`), api.get(`/projects/${enc}/columns`)]);
+  // the charts tab needs no column list; skipping it saves a request before the first chart
+  const emptyColumns = { fields: [], config: [], summary: [] };
+  const [info, columns] = await Promise.all([api.get(`/projects/${enc}`),
+    tab === 'charts' ? emptyColumns : api.get(`/projects/${enc}/columns`)]);
   document.title = `${project} · labtrack`;
   ctx.setCrumbs({ label: 'Projects', href: '/' }, { label: project });
   ctx.main.dataset.page = tab === 'charts' ? 'project-charts' : 'project-runs';

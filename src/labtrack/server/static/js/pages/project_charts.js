@@ -2,6 +2,7 @@
 import { api } from '../api.js';
 import { append, clear, emptyState, h } from '../dom.js';
 import { chartControls, chartGrid, colourMap, legend } from '../plot.js';
+import { orderParam } from './runs_table.js';
 
 const FALLBACK_RUNS = 10;
 const POLL_MS = 1500;
@@ -11,7 +12,7 @@ export async function chartsTab(ctx, body, state) {
   let runIds = state.selection.slice();
   let note = null;
   if (!runIds.length) {
-    const page = await api.get(`/projects/${enc}/runs`, { filter: state.filter, order: state.order, limit: FALLBACK_RUNS });
+    const page = await api.get(`/projects/${enc}/runs`, { filter: state.filter, order: orderParam(state.order), limit: FALLBACK_RUNS });
     runIds = page.runs.map((r) => r.id);
     note = `No runs selected: showing the first ${runIds.length} runs of the table. Select runs in the Runs tab to choose.`;
   }
@@ -26,8 +27,8 @@ export async function chartsTab(ctx, body, state) {
   for (const r of live) runs[r.id] = r;
   runIds = runIds.filter((id) => runs[id]);
   const colours = colourMap(runIds);
-  const metricKeys = keys.filter((k) => !k.system).map((k) => k.key);
-  const systemKeys = keys.filter((k) => k.system).map((k) => k.key);
+  let metricKeys = keys.filter((k) => !k.system).map((k) => k.key);
+  let systemKeys = keys.filter((k) => k.system).map((k) => k.key);
 
   const search = h('input', { class: 'input', type: 'search', placeholder: 'Search metrics', 'aria-label': 'Search metrics' });
   const showSystem = h('input', { type: 'checkbox' });
@@ -68,7 +69,17 @@ export async function chartsTab(ctx, body, state) {
       const active = states.some((r) => r.state === 'running');
       const wasActive = runIds.some((id) => runs[id]?.state === 'running');
       for (const r of states) runs[r.id] = Object.assign(runs[r.id] || {}, r);
-      if ((active || wasActive) && grid) await grid.refresh();
+      if (active || wasActive) {
+        // live runs may start logging new metrics: add their charts
+        const fresh = await api.post('/metrics/keys', { runs: runIds });
+        const freshMetric = fresh.filter((k) => !k.system).map((k) => k.key);
+        const freshSystem = fresh.filter((k) => k.system).map((k) => k.key);
+        if (freshMetric.join('\n') !== metricKeys.join('\n') || freshSystem.join('\n') !== systemKeys.join('\n')) {
+          metricKeys = freshMetric;
+          systemKeys = freshSystem;
+          build();
+        } else if (grid) await grid.refresh();
+      }
     } catch (e) { /* retry on the next tick */ }
     if (!destroyed) timer = setTimeout(poll, POLL_MS);
   };

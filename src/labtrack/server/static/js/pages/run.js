@@ -98,13 +98,21 @@ export async function runPage(ctx, runId) {
     } catch (err) { toast(err.message, 'error'); }
   }
 
-  const metricKeys = series.filter((s) => !s.key.startsWith('system/') && s.count).map((s) => s.key);
-  const systemKeys = series.filter((s) => s.key.startsWith('system/') && s.count).map((s) => s.key);
-  const tabItems = [['overview', 'Overview'], ['charts', `Charts (${metricKeys.length})`]];
-  if (systemKeys.length) tabItems.push(['system', 'System']);
-  if (consoleFiles.length) tabItems.push(['logs', 'Logs']);
-  tabItems.push(['files', `Files (${files.length})`]);
-  if (!tabItems.some(([id]) => id === tab)) tab = 'overview';
+  const chartOpts = { x: 'default', xKey: null, smoothing: 0, log: false };
+  const systemOpts = { x: 'relative', xKey: null, smoothing: 0, log: false };
+  let metricKeys = [];
+  let systemKeys = [];
+  let tabItems = [];
+  function setSeries(list) {
+    metricKeys = list.filter((s) => !s.key.startsWith('system/') && s.count).map((s) => s.key);
+    systemKeys = list.filter((s) => s.key.startsWith('system/') && s.count).map((s) => s.key);
+    tabItems = [['overview', 'Overview'], ['charts', `Charts (${metricKeys.length})`]];
+    if (systemKeys.length) tabItems.push(['system', 'System']);
+    if (consoleFiles.length) tabItems.push(['logs', 'Logs']);
+    tabItems.push(['files', `Files (${files.length})`]);
+    if (!tabItems.some(([id]) => id === tab)) tab = 'overview';
+  }
+  setSeries(series);
 
   function selectTab(id) {
     tab = id;
@@ -119,8 +127,8 @@ export async function runPage(ctx, runId) {
     if (grid) { grid.destroy(); grid = null; }
     clear(body);
     if (tab === 'overview') overview();
-    else if (tab === 'charts') charts(metricKeys, { x: 'default', smoothing: 0, log: false }, 'This run has no metrics yet.');
-    else if (tab === 'system') charts(systemKeys, { x: 'relative', smoothing: 0, log: false }, 'No system metrics.');
+    else if (tab === 'charts') charts(metricKeys, chartOpts, 'This run has no metrics yet.');
+    else if (tab === 'system') charts(systemKeys, systemOpts, 'No system metrics.');
     else if (tab === 'logs') logs();
     else files_();
   }
@@ -214,9 +222,11 @@ export async function runPage(ctx, runId) {
     const runs = { [run.id]: { name: run.name, state: run.state } };
     const colours = colourMap([run.id]);
     const gridEl = h('div', { class: 'chart-grid', 'data-role': 'chart-grid' });
-    let current = opts;
-    body.append(h('div', { class: 'toolbar' }, chartControls(metricKeys, opts, (o) => { current = o; if (grid) grid.update(o); })), gridEl);
-    grid = chartGrid(gridEl, [run.id], keys, runs, colours, current);
+    body.append(h('div', { class: 'toolbar' }, chartControls(metricKeys, opts, (o) => {
+      Object.assign(opts, o);
+      if (grid) grid.update(o);
+    })), gridEl);
+    grid = chartGrid(gridEl, [run.id], keys, runs, colours, opts);
   }
 
   async function logs() {
@@ -251,7 +261,14 @@ export async function runPage(ctx, runId) {
         Object.assign(run, fresh);
         const badge = header.querySelector('.badge');
         if (badge) badge.replaceWith(stateBadge(run.state));
-        if (grid) await grid.refresh();
+        // a live run may start logging new metrics: their charts appear too
+        const fresher = await api.get(`/runs/${enc}/series`);
+        const before = [...metricKeys, ...systemKeys].join('\n');
+        setSeries(fresher);
+        if ([...metricKeys, ...systemKeys].join('\n') === before) {
+          if (grid) await grid.refresh();
+        } else if (tab === 'charts' || tab === 'system') renderTab();
+        else clear(tabBar).append(tabs(tabItems, tab, selectTab));
         if (wasRunning && run.state !== 'running') { run = await api.get(`/runs/${enc}`); renderHeader(); }
       }
     } catch (e) { /* retry next tick */ }

@@ -20,6 +20,17 @@ function columnLabel(col) {
   return [FIELD_LABELS[col] || col, null];
 }
 
+// The API's sort parameter: a column name in the filter language (odd keys quoted).
+export function orderParam(order) {
+  if (!order) return null;
+  const desc = order.startsWith('-');
+  const col = desc ? order.slice(1) : order;
+  let field = col;
+  if (col.startsWith('config.')) field = fieldPath('config', col.slice(7));
+  else if (col.startsWith('summary.')) field = fieldPath('summary', col.slice(8));
+  return (desc ? '-' : '') + field;
+}
+
 function cellContent(run, col) {
   switch (col) {
     case 'name':
@@ -159,7 +170,9 @@ export async function runsTab(ctx, body, state) {
     search.focus();
   }
   const closeChooser = () => { if (chooser) { chooser.remove(); chooser = null; } };
+  const escChooser = (e) => { if (e.key === 'Escape') closeChooser(); };
   document.addEventListener('click', closeChooser);
+  document.addEventListener('keydown', escChooser);
 
   // -- saved views ----------------------------------------------------------------------
   async function loadViews() {
@@ -305,7 +318,7 @@ export async function runsTab(ctx, body, state) {
     try {
       if (state.groupBy) { await renderGroups(); return; }
       const data = await api.get(`/projects/${enc}/runs`, {
-        filter: state.filter, order: state.order, limit: state.limit, offset: state.offset,
+        filter: state.filter, order: orderParam(state.order), limit: state.limit, offset: state.offset,
         columns: state.columns.filter((c) => c.startsWith('config.') || c.startsWith('summary.')).join(','),
       });
       if (ticket !== loading || destroyed) return;
@@ -333,6 +346,6 @@ export async function runsTab(ctx, body, state) {
     timer = setTimeout(() => load(true), live ? POLL_MS : POLL_MS * 3);
   }
 
-  ctx.onCleanup(() => { destroyed = true; clearTimeout(timer); document.removeEventListener('click', closeChooser); });
+  ctx.onCleanup(() => { destroyed = true; clearTimeout(timer); document.removeEventListener('click', closeChooser); document.removeEventListener('keydown', escChooser); });
   await Promise.all([load(), loadViews()]);
 }

@@ -1,0 +1,315 @@
+"""labtrack side by side with wandb, MLflow, Aim and trackio (issue 11).
+
+Every measurement runs in a fresh process (``bench/peers_child.py``) with the
+tool's telemetry and network off, and the repetitions are interleaved (rep 1 of
+every tool, then rep 2 ...) so that ratios hold on a busy machine. Medians are
+written to ``bench/RESULTS.md``.
+
+    pip install -e '.[bench]'                  # the peers, best in their own venv
+    python bench/peers.py                      # everything, about 15 min on 2 cores
+    python bench/peers.py --quick              # small sizes, 1 repetition: a smoke run
+    python bench/peers.py --only A,B --tools labtrack,wandb
+
+Workloads: A hot loop, B many runs, C read back a series, D query runs,
+E chart data from the tool's own UI server, F log a 1 GB folder twice (``--no-artifacts``
+skips it). The floor is the hot loop doing ``json.dumps`` + a file append.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import importlib
+import json
+import os
+import shutil
+import signal
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+
+from peers_data import Sizes, expected_matches, make_artifact_dir  # noqa: E402
+from peers_report import machine_info, write_results  # noqa: E402
+
+TOOLS = ("labtrack", "wandb", "mlflow", "aim", "trackio", "floor")
+PEERS = ("wandb", "mlflow", "aim", "trackio")
+# workload -> (function in peers_<tool>, what it needs)
+WORKLOADS = {
+    "A": "hot_loop", "B": "many_runs", "C": "read_series", "D": "query", "E": "chart",
+    "F": "artifacts",
+}
+PREPARE = {"C": "prepare_series", "D": "prepare_query", "E": "prepare_chart"}
+COMMON_ENV = {
+    "DO_NOT_TRACK": "1", "HF_HUB_OFFLINE": "1", "HF_HUB_DISABLE_TELEMETRY": "1",
+    "GRADIO_ANALYTICS_ENABLED": "False", "PYTHONUNBUFFERED": "1",
+}
+
+
+@dataclasses.dataclass
+class Plan:
+    tools: list[str]
+    workloads: list[str]
+    reps: int
+    sizes: Sizes
+    python: str
+    root: Path
+    full: bool
+    job_timeout: float
+
+
+def log(message: str) -> None:
+    print(message, file=sys.stderr, flush=True)
+
+
+def adapter(tool: str) -> Any:
+    return importlib.import_module(f"peers_{tool}")
+
+
+def sizes_for(plan: Plan, tool: str) -> Sizes:
+    """The plan's sizes, with the tool's caps applied unless ``--full``."""
+    caps = {} if plan.full else getattr(adapter(tool), "CAPS", {})
+    return dataclasses.replace(plan.sizes, **{k: min(v, getattr(plan.sizes, k))
+                                              for k, v in caps.items()})
+
+
+def run_job(plan: Plan, tool: str, function: str, job: Path, *, source: Path | None = None,
+            artifact_src: Path | None = None, sizes: Sizes | None = None) -> dict[str, Any]:
+    """Run ``peers_<tool>.<function>`` in a fresh process; returns its result dict."""
+    job.mkdir(parents=True, exist_ok=True)
+    (job / "home").mkdir(exist_ok=True)
+    spec = {"tool": tool, "workload": function, "function": function, "job": str(job),
+            "sizes": dataclasses.asdict(sizes or sizes_for(plan, tool)),
+            "source": str(source) if source else None,
+            "artifact_src": str(artifact_src) if artifact_src else None}
+    spec_path = job / f"spec-{function}.json"
+    spec_path.write_text(json.dumps(spec))
+    result_path = job / "result.json"
+    result_path.unlink(missing_ok=True)
+    env = {**os.environ, **COMMON_ENV, **adapter(tool).ENV, "HOME": str(job / "home"),
+           "PYTHONPATH": str(HERE)}
+    env.pop("VIRTUAL_ENV", None)
+    started = time.perf_counter()
+    with open(job / f"{function}.log", "ab") as out:
+        proc = subprocess.Popen([plan.python, str(HERE / "peers_child.py"), str(spec_path)],
+                                cwd=job, stdout=out, stderr=subprocess.STDOUT, env=env,
+                                start_new_session=True)
+        try:
+            proc.wait(plan.job_timeout)
+        except subprocess.TimeoutExpired:
+            _kill_group(proc.pid, signal.SIGKILL)
+            proc.wait()
+            return {"error": f"timed out after {plan.job_timeout:.0f} s"}
+    wall = time.perf_counter() - started
+    _kill_group(proc.pid, signal.SIGTERM)  # helpers left behind (none expected)
+    if not result_path.exists():
+        tail = (job / f"{function}.log").read_text(errors="replace")[-800:]
+        return {"error": f"exit {proc.returncode} without a result: {tail}"}
+    result = json.loads(result_path.read_text())
+    result["wall"] = wall
+    return result
+
+
+def _kill_group(pid: int, sig: int) -> None:
+    try:
+        os.killpg(pid, sig)
+    except (ProcessLookupError, PermissionError):
+        pass
+
+
+def tool_versions(plan: Plan) -> dict[str, str | None]:
+    """Installed version of each tool in the children's interpreter (None: missing)."""
+    names = {t: adapter(t).PACKAGE for t in plan.tools if adapter(t).PACKAGE}
+    code = ("import json, importlib.metadata as m\n"
+            "def v(n):\n"
+            "    try: return m.version(n)\n"
+            "    except Exception: return None\n"
+            f"print(json.dumps({{k: v(n) for k, n in {names!r}.items()}}))")
+    out = subprocess.run([plan.python, "-c", code], capture_output=True, text=True, check=True)
+    return json.loads(out.stdout)
+
+
+def not_applicable(tool: str, workload: str, versions: dict[str, str | None]) -> str | None:
+    if tool != "floor" and versions.get(tool) is None:
+        return f"{tool} is not installed (pip install -e '.[bench]')"
+    return adapter(tool).NA.get(workload)
+
+
+def prepare(plan: Plan, versions: dict[str, str | None]) -> dict[tuple[str, str], Any]:
+    """Untimed setup shared by all repetitions: D and E stores, C where A is capped."""
+    prepared: dict[tuple[str, str], Any] = {}
+    for workload in ("C", "D", "E"):
+        if workload not in plan.workloads:
+            continue
+        for tool in plan.tools:
+            if not_applicable(tool, workload, versions):
+                continue
+            if workload == "C" and sizes_for(plan, tool).a_steps >= plan.sizes.c_points \
+                    and "A" in plan.workloads:
+                continue  # C reads the run that A of the same repetition logged
+            job = plan.root / "prepared" / f"{workload}-{tool}"
+            t0 = time.perf_counter()
+            result = run_job(plan, tool, PREPARE[workload], job)
+            log(f"prepare {workload} {tool}: {time.perf_counter() - t0:.1f} s"
+                + (f"  ERROR {result['error']}" if "error" in result else ""))
+            prepared[(workload, tool)] = job if "error" not in result else result
+    return prepared
+
+
+def measure(plan: Plan, versions: dict[str, str | None], prepared: dict[tuple[str, str], Any],
+            artifact_src: Path | None) -> dict[str, dict[str, list[dict[str, Any]]]]:
+    """All repetitions, interleaved; returns results[workload][tool] = [rep results]."""
+    results: dict[str, dict[str, list[dict[str, Any]]]] = {w: {} for w in plan.workloads}
+    for rep in range(plan.reps):
+        order = plan.tools[rep % len(plan.tools):] + plan.tools[:rep % len(plan.tools)]
+        a_jobs: dict[str, Path] = {}
+        for workload in plan.workloads:
+            for tool in order:
+                if not_applicable(tool, workload, versions):
+                    continue
+                job = plan.root / f"rep{rep}" / f"{workload}-{tool}"
+                result = _one(plan, tool, workload, job, prepared, a_jobs, artifact_src)
+                if workload == "A" and "error" not in result:
+                    a_jobs[tool] = job
+                results[workload].setdefault(tool, []).append(result)
+                shown = ", ".join(f"{k}={v:.3g}" for k, v in result.items()
+                                  if isinstance(v, float) and k != "wall")
+                log(f"rep {rep + 1}/{plan.reps} {workload} {tool}: {result.get('wall', 0):.1f} s"
+                    f"  {result.get('error') or shown}")
+                if workload in ("B", "F"):
+                    shutil.rmtree(job, ignore_errors=True)
+        shutil.rmtree(plan.root / f"rep{rep}", ignore_errors=True)
+    return results
+
+
+def _one(plan: Plan, tool: str, workload: str, job: Path,
+         prepared: dict[tuple[str, str], Any], a_jobs: dict[str, Path],
+         artifact_src: Path | None) -> dict[str, Any]:
+    function = WORKLOADS[workload]
+    if workload in ("A", "B"):
+        setup = run_job(plan, tool, "init_store", job)
+        if "error" in setup:
+            return {"error": f"store setup failed: {setup['error']}"}
+        result = run_job(plan, tool, function, job)
+        if "error" not in result:
+            result["scale"] = _scale(plan, tool, workload)
+        return result
+    if workload == "C":
+        source = prepared.get(("C", tool)) or a_jobs.get(tool)
+        if not isinstance(source, Path):
+            return {"error": "no source run (A failed or was not run)"}
+        return run_job(plan, tool, function, job, source=source)
+    if workload in ("D", "E"):
+        source = prepared.get((workload, tool))
+        if not isinstance(source, Path):
+            return {"error": f"setup failed: {(source or {}).get('error')}"}
+        return run_job(plan, tool, function, job, source=source)
+    return run_job(plan, tool, function, job, artifact_src=artifact_src)
+
+
+def _scale(plan: Plan, tool: str, workload: str) -> float:
+    """How much bigger the full workload is than what a capped tool ran."""
+    used = sizes_for(plan, tool)
+    if workload == "A":
+        return plan.sizes.a_steps / used.a_steps
+    return plan.sizes.b_runs / used.b_runs
+
+
+def summarize(results: list[dict[str, Any]]) -> dict[str, Any]:
+    """Medians of the numeric fields over the successful repetitions."""
+    ok = [r for r in results if "error" not in r]
+    out: dict[str, Any] = {"reps": len(ok), "errors": [r["error"] for r in results
+                                                       if "error" in r]}
+    if ok:
+        for key in ok[0]:
+            values = [r[key] for r in ok if isinstance(r.get(key), int | float)]
+            if values and len(values) == len(ok):
+                out[key] = statistics.median(values)
+    return out
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("--quick", action="store_true",
+                   help="small sizes and 1 repetition (a smoke run, not for the table)")
+    p.add_argument("--reps", type=int, default=None, help="repetitions (default 3; 1 if --quick)")
+    p.add_argument("--tools", default=",".join(TOOLS), help="comma-separated subset")
+    p.add_argument("--only", default="A,B,C,D,E,F", help="workloads, e.g. A,B")
+    p.add_argument("--no-artifacts", action="store_true", help="skip F (1 GB written per tool)")
+    p.add_argument("--artifact-mb", type=int, default=None, help="size of F's folder")
+    p.add_argument("--full", action="store_true",
+                   help="no caps: run slow peers on the whole of A and B (adds many minutes)")
+    p.add_argument("--python", default=sys.executable,
+                   help="interpreter with labtrack and the peers installed")
+    p.add_argument("--workdir", default=None, help="where stores are written (default: temp)")
+    p.add_argument("--keep", action="store_true", help="keep the work folder")
+    p.add_argument("--out", default=None,
+                   help="results file (default bench/RESULTS.md; bench/out/peers-quick.md "
+                        "with --quick)")
+    p.add_argument("--job-timeout", type=float, default=600.0)
+    return p.parse_args(argv)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    sizes = Sizes.quick() if args.quick else Sizes()
+    workloads = [w.strip().upper() for w in args.only.split(",") if w.strip()]
+    if args.no_artifacts and "F" in workloads:
+        workloads.remove("F")
+    root = Path(args.workdir or tempfile.mkdtemp(prefix="labtrack-peers-"))
+    if "F" in workloads:
+        want = args.artifact_mb or sizes.f_mb
+        free_mb = shutil.disk_usage(root).free >> 20
+        # the folder + each tool's copy of it twice at most, one tool at a time
+        fit = max(16, (free_mb - 2048) // 4)
+        if want > fit:
+            log(f"only {free_mb} MiB free under {root}: F scaled down to {fit} MiB")
+        sizes = dataclasses.replace(sizes, f_mb=min(want, fit))
+    plan = Plan(tools=[t.strip() for t in args.tools.split(",") if t.strip()],
+                workloads=workloads, reps=args.reps or (1 if args.quick else 3), sizes=sizes,
+                python=args.python, root=root, full=args.full, job_timeout=args.job_timeout)
+    unknown = set(plan.tools) - set(TOOLS) or set(workloads) - set(WORKLOADS)
+    if unknown:
+        log(f"unknown: {sorted(unknown)}")
+        return 2
+    started = time.time()
+    versions = tool_versions(plan)
+    log(f"work folder {root}; versions {versions}")
+    artifact_src = None
+    try:
+        if "F" in workloads:
+            artifact_src = root / "artifact-src"
+            files, size = make_artifact_dir(artifact_src, sizes.f_mb)
+            log(f"F: {files} files, {size >> 20} MiB in {artifact_src}")
+        prepared = prepare(plan, versions)
+        results = measure(plan, versions, prepared, artifact_src)
+    finally:
+        if not args.keep:
+            shutil.rmtree(root, ignore_errors=True)
+    summary = {w: {t: summarize(r) for t, r in per.items()} for w, per in results.items()}
+    out = Path(args.out) if args.out else (
+        HERE / "out" / "peers-quick.md" if args.quick else HERE / "RESULTS.md")
+    out.parent.mkdir(parents=True, exist_ok=True)
+    na = {w: {t: reason for t in plan.tools if (reason := not_applicable(t, w, versions))}
+          for w in workloads}
+    how = {t: adapter(t).HOW for t in plan.tools}
+    write_results(out, summary=summary, na=na, how=how, plan=plan, versions=versions,
+                  machine=machine_info(plan.python), command=" ".join(
+                      ["python", "bench/peers.py", *(argv if argv is not None else sys.argv[1:])]),
+                  expected=expected_matches(sizes.d_runs), minutes=(time.time() - started) / 60)
+    raw = HERE / "out" / f"{out.stem}.json"  # every repetition, for a closer look
+    raw.parent.mkdir(parents=True, exist_ok=True)
+    raw.write_text(json.dumps(
+        {"summary": summary, "raw": results, "versions": versions}, indent=1, default=str))
+    log(f"wrote {out} and {raw} in {(time.time() - started) / 60:.1f} min")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
