@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import hashlib
 import importlib
 import json
 import os
@@ -46,6 +47,7 @@ WORKLOADS = {
     "F": "artifacts",
 }
 PREPARE = {"C": "prepare_series", "D": "prepare_query", "E": "prepare_chart"}
+PREPARE_VERSION = 1  # bump when a prepare_* function changes what it writes
 COMMON_ENV = {
     "DO_NOT_TRACK": "1", "HF_HUB_OFFLINE": "1", "HF_HUB_DISABLE_TELEMETRY": "1",
     "GRADIO_ANALYTICS_ENABLED": "False", "PYTHONUNBUFFERED": "1",
@@ -62,6 +64,7 @@ class Plan:
     root: Path
     full: bool
     job_timeout: float
+    cache: Path | None
 
 
 def log(message: str) -> None:
@@ -141,8 +144,20 @@ def not_applicable(tool: str, workload: str, versions: dict[str, str | None]) ->
     return adapter(tool).NA.get(workload)
 
 
+def _cache_key(plan: Plan, workload: str, tool: str, version: str | None) -> str:
+    s = plan.sizes
+    size = {"C": (s.c_points, s.a_width), "D": (s.d_runs,),
+            "E": (s.e_runs, s.e_points)}[workload]
+    raw = json.dumps([workload, tool, version, size, PREPARE_VERSION])
+    return hashlib.sha256(raw.encode()).hexdigest()[:12]
+
+
 def prepare(plan: Plan, versions: dict[str, str | None]) -> dict[tuple[str, str], Any]:
-    """Untimed setup shared by all repetitions: D and E stores, C where A is capped."""
+    """Untimed setup shared by all repetitions: D and E stores, C where A is capped.
+
+    They are kept in the cache folder (keyed by tool version and size) so that a rerun
+    skips them; ``--no-cache`` rebuilds them.
+    """
     prepared: dict[tuple[str, str], Any] = {}
     for workload in ("C", "D", "E"):
         if workload not in plan.workloads:
@@ -153,17 +168,48 @@ def prepare(plan: Plan, versions: dict[str, str | None]) -> dict[tuple[str, str]
             if workload == "C" and sizes_for(plan, tool).a_steps >= plan.sizes.c_points \
                     and "A" in plan.workloads:
                 continue  # C reads the run that A of the same repetition logged
-            job = plan.root / "prepared" / f"{workload}-{tool}"
+            key = _cache_key(plan, workload, tool, versions.get(tool))
+            job = (plan.cache or plan.root / "prepared") / f"{workload}-{tool}-{key}"
+            if (job / "prepared.ok").exists():
+                log(f"prepare {workload} {tool}: cached in {job}")
+                prepared[(workload, tool)] = job
+                continue
+            shutil.rmtree(job, ignore_errors=True)
             t0 = time.perf_counter()
             result = run_job(plan, tool, PREPARE[workload], job)
             log(f"prepare {workload} {tool}: {time.perf_counter() - t0:.1f} s"
                 + (f"  ERROR {result['error']}" if "error" in result else ""))
-            prepared[(workload, tool)] = job if "error" not in result else result
+            if "error" in result:
+                prepared[(workload, tool)] = result
+            else:
+                (job / "prepared.ok").write_text(json.dumps(result))
+                prepared[(workload, tool)] = job
     return prepared
 
 
+def make_templates(plan: Plan, versions: dict[str, str | None]) -> dict[str, Path | str]:
+    """Each tool's empty store, made once (untimed) and copied into every A and B job."""
+    out: dict[str, Path | str] = {}
+    if not {"A", "B"} & set(plan.workloads):
+        return out
+    for tool in plan.tools:
+        if not_applicable(tool, "A", versions) and not_applicable(tool, "B", versions):
+            continue
+        job = plan.root / "templates" / tool
+        result = run_job(plan, tool, "init_store", job)
+        out[tool] = job if "error" not in result else f"store setup failed: {result['error']}"
+    return out
+
+
+def _from_template(template: Path, job: Path) -> None:
+    for part in ("data", "home"):
+        if (template / part).exists():
+            shutil.copytree(template / part, job / part, symlinks=True)
+
+
 def measure(plan: Plan, versions: dict[str, str | None], prepared: dict[tuple[str, str], Any],
-            artifact_src: Path | None) -> dict[str, dict[str, list[dict[str, Any]]]]:
+            templates: dict[str, Path | str], artifact_src: Path | None
+            ) -> dict[str, dict[str, list[dict[str, Any]]]]:
     """All repetitions, interleaved; returns results[workload][tool] = [rep results]."""
     results: dict[str, dict[str, list[dict[str, Any]]]] = {w: {} for w in plan.workloads}
     for rep in range(plan.reps):
@@ -174,7 +220,8 @@ def measure(plan: Plan, versions: dict[str, str | None], prepared: dict[tuple[st
                 if not_applicable(tool, workload, versions):
                     continue
                 job = plan.root / f"rep{rep}" / f"{workload}-{tool}"
-                result = _one(plan, tool, workload, job, prepared, a_jobs, artifact_src)
+                result = _one(plan, tool, workload, job, prepared, templates, a_jobs,
+                              artifact_src)
                 if workload == "A" and "error" not in result:
                     a_jobs[tool] = job
                 results[workload].setdefault(tool, []).append(result)
@@ -189,13 +236,14 @@ def measure(plan: Plan, versions: dict[str, str | None], prepared: dict[tuple[st
 
 
 def _one(plan: Plan, tool: str, workload: str, job: Path,
-         prepared: dict[tuple[str, str], Any], a_jobs: dict[str, Path],
-         artifact_src: Path | None) -> dict[str, Any]:
+         prepared: dict[tuple[str, str], Any], templates: dict[str, Path | str],
+         a_jobs: dict[str, Path], artifact_src: Path | None) -> dict[str, Any]:
     function = WORKLOADS[workload]
     if workload in ("A", "B"):
-        setup = run_job(plan, tool, "init_store", job)
-        if "error" in setup:
-            return {"error": f"store setup failed: {setup['error']}"}
+        template = templates.get(tool)
+        if not isinstance(template, Path):
+            return {"error": str(template)}
+        _from_template(template, job)
         result = run_job(plan, tool, function, job)
         if "error" not in result:
             result["scale"] = _scale(plan, tool, workload)
@@ -249,6 +297,10 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                    help="interpreter with labtrack and the peers installed")
     p.add_argument("--workdir", default=None, help="where stores are written (default: temp)")
     p.add_argument("--keep", action="store_true", help="keep the work folder")
+    p.add_argument("--cache", default=str(HERE / "out" / "peers-cache"),
+                   help="where the untimed C/D/E setups are kept between runs")
+    p.add_argument("--no-cache", action="store_true", help="rebuild the setups in the work "
+                   "folder (and drop them at the end)")
     p.add_argument("--out", default=None,
                    help="results file (default bench/RESULTS.md; bench/out/peers-quick.md "
                         "with --quick)")
@@ -273,7 +325,8 @@ def main(argv: list[str] | None = None) -> int:
         sizes = dataclasses.replace(sizes, f_mb=min(want, fit))
     plan = Plan(tools=[t.strip() for t in args.tools.split(",") if t.strip()],
                 workloads=workloads, reps=args.reps or (1 if args.quick else 3), sizes=sizes,
-                python=args.python, root=root, full=args.full, job_timeout=args.job_timeout)
+                python=args.python, root=root, full=args.full, job_timeout=args.job_timeout,
+                cache=None if args.no_cache else Path(args.cache))
     unknown = set(plan.tools) - set(TOOLS) or set(workloads) - set(WORKLOADS)
     if unknown:
         log(f"unknown: {sorted(unknown)}")
@@ -288,7 +341,8 @@ def main(argv: list[str] | None = None) -> int:
             files, size = make_artifact_dir(artifact_src, sizes.f_mb)
             log(f"F: {files} files, {size >> 20} MiB in {artifact_src}")
         prepared = prepare(plan, versions)
-        results = measure(plan, versions, prepared, artifact_src)
+        templates = make_templates(plan, versions)
+        results = measure(plan, versions, prepared, templates, artifact_src)
     finally:
         if not args.keep:
             shutil.rmtree(root, ignore_errors=True)

@@ -81,13 +81,13 @@ def a_numbers(m: dict[str, Any]) -> dict[str, float | None]:
 KEY: dict[str, Callable[[dict[str, Any]], float | None]] = {
     "A": lambda m: a_numbers(m).get("total"),
     "B": lambda m: m["runs"] * m.get("scale", 1.0) if "runs" in m else None,
-    "C": lambda m: m.get("read"),
-    "D": lambda m: m.get("query"),
+    "C": lambda m: m["import"] + m["read"] if "read" in m else None,
+    "D": lambda m: m["import"] + m["query"] if "query" in m else None,
     "E": lambda m: m.get("cold"),
     "F": lambda m: (m["first"] + m["second"]) if "first" in m else None,
 }
-KEY_NAME = {"A": "total", "B": "total", "C": "read", "D": "query", "E": "cold chart request",
-            "F": "both logs"}
+KEY_NAME = {"A": "total", "B": "total", "C": "import + read", "D": "import + query",
+            "E": "cold chart request", "F": "both logs"}
 
 
 # -- tables ----------------------------------------------------------------------------------

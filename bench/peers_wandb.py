@@ -15,6 +15,8 @@ ENV = {
 }
 _NO_READ = ("offline runs have no read API: `wandb.Api` reads from the W&B server only; "
             "the .wandb file can only be synced")
+# B takes ~0.5 s a run: a fifth of the runs, scaled (--full: all of them)
+CAPS = {"b_runs": 20}
 NA = {
     "C": _NO_READ,
     "D": "offline runs cannot be queried (`wandb.Api().runs(filters=...)` needs the server)",

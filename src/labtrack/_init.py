@@ -79,7 +79,9 @@ def init(
             raise UsageError(f"mode must be 'online', 'offline' or 'disabled', not {mode!r}")
         s.mode = "online" if mode == "shared" else mode
     if s.mode == "disabled":
-        return DisabledRun(project or s.project, name, config)
+        disabled = DisabledRun(project or s.project, name, config)
+        _current.push(disabled)  # type: ignore[arg-type]
+        return disabled
 
     active = _current.get()
     if active is not None and reinit not in ("create_new",) and not (
@@ -131,6 +133,7 @@ def init(
             "to a writable directory"
         ) from err
 
+    project_arg = project
     state = _read_state(log_path) if resuming and log_path.exists() else {}
     if side and not state.get("run") and run_log_path(s, run_id).exists():
         state["run"] = _read_state(run_log_path(s, run_id)).get("run")
@@ -156,6 +159,18 @@ def init(
     if os.environ.get("LABTRACK_REPRODUCED_FROM"):
         meta["reproduced_from"] = os.environ["LABTRACK_REPRODUCED_FROM"]
 
+    if side:
+        # the wrapper (`labtrack run`) made the run; what this script passes to init()
+        # updates it, except what the wrapper's command line set explicitly
+        locked = set(filter(None, os.environ.get("LABTRACK_RUN_LOCKED", "").split(",")))
+        given = {"project": project_arg, "name": name, "group": group, "job_type": job_type,
+                 "notes": notes, "tags": meta.get("tags") if tags is not None else None}
+        updates = {k: v for k, v in given.items() if v is not None and k not in locked}
+        main_meta = dict(state.get("run") or {})
+        meta = {**main_meta, **updates}
+        meta["updates"] = updates
+        project = meta.get("project") or project
+        run_name = meta.get("name") or run_name
     run = Run(run_id=run_id, name=run_name, project=project, settings=s, meta=meta, log=log,
               start_step=int(state.get("step", 0)), resumed=resuming)
     if resuming:
@@ -281,12 +296,14 @@ class DisabledRun:
         self.step = 0
         self.should_stop = False
         self.disabled = True
+        self.finished = False
 
     def log(self, *args: Any, **kwargs: Any) -> None:
         return None
 
     def finish(self, *args: Any, **kwargs: Any) -> None:
-        return None
+        _current.forget(self)  # type: ignore[arg-type]
+        self.finished = True
 
     def __getattr__(self, name: str) -> Any:
         if name.startswith("__"):

@@ -170,15 +170,18 @@ class Run:
 
     # -- logging ---------------------------------------------------------------
     def log(self, data: Mapping[str, Any], step: int | None = None,
-            commit: bool | None = None) -> None:
+            commit: bool | None = None, sync: bool | None = None) -> None:
         """Log metrics for one step.
 
         Args:
             data: ``{"key": number}``; nested dicts become "a/b" keys; media objects
                 (``Image``, ``Table`` ...) are stored as media.
-            step: the step to log at (default: the next one). A step lower than an
+            step: the step to log at (default: the next one). As in wandb, an explicit
+                step stays open until a later call with another step or ``commit=True``,
+                so a following ``log()`` without ``step`` joins it. A step lower than an
                 earlier one is kept and its series flagged ``backwards`` (one warning).
             commit: False accumulates into the current step until a later commit.
+            sync: accepted for wandb compatibility; ignored.
         Raises:
             TypeError: a value is not a number or media; the message names the key.
             UsageError: the run is finished.
@@ -226,8 +229,10 @@ class Run:
         self._pending_row.update(row)
         if media:
             self._log_media(media, target)
-        if commit is None or commit:
+        if commit or (commit is None and step is None):
             self._commit_pending()
+        elif commit is None:
+            self._step = max(self._step, target)  # run.step shows the open step
 
     def _note_backwards(self, step: int) -> None:
         if not self._warned_backwards:
@@ -317,7 +322,11 @@ class Run:
             once, self._once = self._once, {}
         parts: dict[str, Any] = {}
         if "meta" in dirty:
-            parts["run"] = dict(self._meta, name=self._name)
+            if self._settings.run_stream == "main":
+                parts["run"] = {k: v for k, v in self._meta.items() if k != "updates"}
+                parts["run"]["name"] = self._name
+            elif self._meta.get("updates"):
+                parts["run_update"] = dict(self._meta["updates"])
         if "config" in dirty:
             parts["config"] = self.config.as_dict()
         if "summary" in dirty:

@@ -115,8 +115,10 @@ def track_command(
     if not isinstance(run, Run):  # mode="disabled": run the command untracked
         code = subprocess.call(list(argv), cwd=workdir, env=env, executable=exe)
         return Launched(None, "disabled", _shell_code(code))
+    locked = [k for k, v in (("project", project), ("name", name), ("tags", tags),
+                             ("group", group), ("notes", notes)) if v]
     env.update(LABTRACK_RUN_ID=run.id, LABTRACK_RUN_STREAM="child",
-               LABTRACK_DIR=str(settings.dir))
+               LABTRACK_DIR=str(settings.dir), LABTRACK_RUN_LOCKED=",".join(locked))
     for key in ("LABTRACK_REPRODUCED_FROM", "LABTRACK_SWEEP_ID"):
         env.pop(key, None)  # the wrapper's run carries them; a nested run must not
     return _Tracker(run, settings, list(argv), exe, workdir, env).execute()
@@ -128,7 +130,7 @@ def _child_base_env(extra_env: Mapping[str, str] | None, wandb_shim: bool) -> di
     env.setdefault("PYTHONUNBUFFERED", "1")  # keeps stdout/stderr in order through pipes
     if wandb_shim:
         try:
-            from .compat import shim_dir  # type: ignore[attr-defined]
+            from .compat import shim_dir
 
             shim = str(shim_dir())
         except (ImportError, AttributeError):

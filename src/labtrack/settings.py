@@ -119,7 +119,19 @@ class Settings:
     )
     silent: bool = dataclasses.field(default_factory=lambda: _flag("LABTRACK_SILENT"))
 
+    @classmethod
+    def from_kwargs(cls, **kwargs: Any) -> Settings:
+        """Settings from keyword arguments; names labtrack does not know are kept in
+        :attr:`extra` (wandb scripts pass many) instead of failing."""
+        names = {f.name for f in dataclasses.fields(cls)}
+        known = {k: v for k, v in kwargs.items() if k in names}
+        settings = cls(**known)
+        settings.extra = {k: v for k, v in kwargs.items() if k not in names}
+        return settings
+
     def __post_init__(self) -> None:
+        if not hasattr(self, "extra"):
+            self.extra: dict[str, Any] = {}
         self.dir = Path(self.dir).expanduser()
         if self.mode not in ("online", "offline", "disabled", "shared", "run"):
             raise ConfigError(
@@ -164,3 +176,16 @@ class Settings:
     @property
     def blobs_dir(self) -> Path:
         return self.dir / "blobs"
+
+
+_dataclass_init = Settings.__init__
+
+
+def _tolerant_init(self: Settings, *args: Any, **kwargs: Any) -> None:
+    names = {f.name for f in dataclasses.fields(Settings)}
+    extra = {k: kwargs.pop(k) for k in list(kwargs) if k not in names}
+    _dataclass_init(self, *args, **kwargs)
+    self.extra = extra
+
+
+Settings.__init__ = _tolerant_init  # type: ignore[method-assign]

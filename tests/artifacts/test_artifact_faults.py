@@ -71,7 +71,7 @@ print("done", flush=True)
 def test_killed_mid_log_leaves_no_version(store_dir, tmp_path):
     big = tmp_path / "big.bin"
     with open(big, "wb") as fh:  # random, so the blob really has to be written out
-        for _ in range(48):
+        for _ in range(24):
             fh.write(os.urandom(4 << 20))
     proc = subprocess.Popen([sys.executable, "-c", KILLED, str(store_dir), str(big)],
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)

@@ -23,20 +23,34 @@ RUNS = [
 ]
 
 
-@pytest.fixture
-def runs() -> dict[str, str]:
+@pytest.fixture(scope="module")
+def runs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
+    """Four runs logged once for the whole module (queries do not change them)."""
+    store = tmp_path_factory.mktemp("filters")
     ids = {}
-    for spec in RUNS:
-        run = labtrack.init(project="f", name=spec["name"], config=spec["config"],
-                            tags=spec["tags"])
-        run.log({"val/acc": spec["acc"]})
-        ids[spec["name"]] = run.id
-        run.finish(exit_code=1 if spec["name"] == "vit-b" else 0)
+    mp = pytest.MonkeyPatch()
+    mp.setenv("LABTRACK_DISABLE_ENV", "1")
+    mp.setenv("LABTRACK_DISABLE_GIT", "1")
+    try:
+        for spec in RUNS:
+            run = labtrack.init(project="f", name=spec["name"], config=spec["config"],
+                                tags=spec["tags"], dir=store)
+            run.log({"val/acc": spec["acc"]})
+            ids[spec["name"]] = run.id
+            run.finish(exit_code=1 if spec["name"] == "vit-b" else 0)
+    finally:
+        mp.undo()
+    ids["_dir"] = str(store)
     return ids
 
 
-def _names(expr: str, **kwargs: Any) -> list[str]:
-    return sorted(r.name for r in labtrack.Api().runs("f", filter=expr, **kwargs))
+@pytest.fixture
+def api(runs: dict[str, str]) -> labtrack.Api:
+    return labtrack.Api(runs["_dir"])
+
+
+def _names(api: labtrack.Api, expr: str, **kwargs: Any) -> list[str]:
+    return sorted(r.name for r in api.runs("f", filter=expr, **kwargs))
 
 
 @pytest.mark.parametrize("expr,expected", [
@@ -62,25 +76,26 @@ def _names(expr: str, **kwargs: Any) -> list[str]:
     ("0.05 > config.lr", ["resnet-a", "resnet-b"]),
     ('created_at > "2000-01-01" and duration >= 0', ["resnet-a", "resnet-b", "vit-a", "vit-b"]),
 ])
-def test_filter_results(runs: dict[str, str], expr: str, expected: list[str]) -> None:
-    assert _names(expr) == expected
+def test_filter_results(api: labtrack.Api, expr: str, expected: list[str]) -> None:
+    assert _names(api, expr) == expected
 
 
-def test_nan_never_matches_numeric_comparisons(runs: dict[str, str]) -> None:
-    assert "vit-a" not in _names("summary.val/acc < 2") + _names("summary.val/acc > -1")
-    r = labtrack.Api().run(runs["vit-a"])
+def test_nan_never_matches_numeric_comparisons(api: labtrack.Api, runs: dict[str, str]) -> None:
+    matched = _names(api, "summary.val/acc < 2") + _names(api, "summary.val/acc > -1")
+    assert "vit-a" not in matched
+    r = api.run(runs["vit-a"])
     assert math.isnan(r.summary["val/acc"])
 
 
-def test_sort_orders(runs: dict[str, str]) -> None:
-    ordered = [r.name for r in labtrack.Api().runs("f", order="-summary.val/acc")]
+def test_sort_orders(api: labtrack.Api) -> None:
+    ordered = [r.name for r in api.runs("f", order="-summary.val/acc")]
     assert ordered[:3] == ["resnet-a", "resnet-b", "vit-b"]
-    assert [r.name for r in labtrack.Api().runs("f", order="name")] == sorted(
+    assert [r.name for r in api.runs("f", order="name")] == sorted(
         s["name"] for s in RUNS)
 
 
-def test_mongo_style_filters(runs: dict[str, str]) -> None:
-    got = labtrack.Api().runs("f", filters={"config.lr": {"$lt": 0.05}, "tags": "x"})
+def test_mongo_style_filters(api: labtrack.Api) -> None:
+    got = api.runs("f", filters={"config.lr": {"$lt": 0.05}, "tags": "x"})
     assert [r.name for r in got] == ["resnet-b"]
 
 
@@ -105,18 +120,18 @@ def test_parse_errors_carry_positions(expr: str, message: str, position: int) ->
     assert "^" in str(info.value) or not expr
 
 
-def test_compile_errors(runs: dict[str, str]) -> None:
+def test_compile_errors(api: labtrack.Api) -> None:
     with pytest.raises(FilterError, match="text pattern"):
-        labtrack.Api().runs("f", filter="name ~ 3")
+        api.runs("f", filter="name ~ 3")
     with pytest.raises(FilterError, match="in tags"):
-        labtrack.Api().runs("f", filter='tags == "x"')
+        api.runs("f", filter='tags == "x"')
 
 
-def test_filters_are_not_evaluated_as_code(runs: dict[str, str], tmp_path: Any) -> None:
+def test_filters_are_not_evaluated_as_code(api: labtrack.Api, tmp_path: Any) -> None:
     marker = tmp_path / "pwned"
     for evil in [f'__import__("os").system("touch {marker}")', "name == '' ; DROP TABLE runs"]:
         with pytest.raises(FilterError):
-            _names(evil)
-    assert _names("name == \"' OR 1=1 --\"") == []  # values are bound, never spliced
+            _names(api, evil)
+    assert _names(api, "name == \"' OR 1=1 --\"") == []  # values are bound, never spliced
     assert not marker.exists()
-    assert len(labtrack.Api().runs("f")) == 4
+    assert len(api.runs("f")) == 4

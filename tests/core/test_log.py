@@ -108,7 +108,7 @@ def test_steps_going_backwards_are_kept_and_flagged() -> None:
     for step in (0, 1, 2, 3):
         run.log({"loss": float(step)}, step=step)
     with pytest.warns(UserWarning, match="lower than the highest step"):
-        run.log({"loss": 99.0}, step=1)
+        run.log({"loss": 99.0}, step=1, commit=True)
     run.log({"loss": 4.0})  # automatic steps continue after the highest one
     run.finish()
     r = _read(run.id)
@@ -131,16 +131,21 @@ def test_commit_false_accumulates_into_one_step() -> None:
         (0, 1.0, 2.0, 3.0), (1, 4.0, None, None)]
 
 
-def test_explicit_steps_and_step_property() -> None:
+def test_explicit_steps_stay_open_as_in_wandb() -> None:
     run = labtrack.init(project="p")
     run.log({"a": 1.0}, step=10)
-    assert run.step == 11
+    assert run.step == 10  # step 10 is still open
     run.log({"b": 2.0}, step=10)
-    run.log({"a": 3.0})
-    run.finish()
+    run.log({"c": 3.0})  # no step: joins the open step 10 and commits it
+    assert run.step == 11
+    run.log({"a": 4.0})
+    run.log({"a": 5.0}, step=20)
+    run.log({"a": 6.0}, step=21)  # a new step commits step 20
+    run.finish()  # and finish commits the open step 21
     rows = _read(run.id).history()
-    assert [(r["_step"], r.get("a"), r.get("b")) for r in rows] == [
-        (10, 1.0, 2.0), (11, 3.0, None)]
+    assert [(r["_step"], r.get("a"), r.get("b"), r.get("c")) for r in rows] == [
+        (10, 1.0, 2.0, 3.0), (11, 4.0, None, None), (20, 5.0, None, None),
+        (21, 6.0, None, None)]
 
 
 def test_bad_step_types() -> None:

@@ -19,6 +19,7 @@ from labtrack.importers.mlflow import import_mlflow, parse_param
 from .conftest import blob_bytes, points
 
 pytest.importorskip("mlflow")
+pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")  # inside mlflow
 
 BASE_MS = 1_700_000_000_000
 PARAMS = {"lr": "0.001", "layers": "50", "optimizer": "adam", "use_bn": "True",

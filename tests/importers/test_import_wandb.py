@@ -55,6 +55,14 @@ run = wandb.init(project="vision", name="failing")
 run.log({"loss": 5.0})
 out["failing"] = run.id
 run.finish(exit_code=3)
+
+for segment, first in enumerate((0, 10)):  # a run resumed offline: two folders, one id
+    run = wandb.init(project="vision", id="resumed1", name="resumed" if not segment else None,
+                     resume="allow")
+    for i in range(3):
+        run.log({"a": first + i})
+    run.finish()
+out["resumed"] = "resumed1"
 with open(sys.argv[1], "w") as fh:
     json.dump(out, fh)
 """.replace('"LONG"', repr(LONG))
@@ -123,6 +131,12 @@ def test_every_value_arrives(wandb_dir: tuple[Path, dict[str, str]], store_dir: 
     assert failing.state == "failed" and failing.exit_code == 3
     assert points(failing, "loss")[0][:2] == (0, 5.0)
 
+    resumed = runs["resumed"]  # both segments in one run, steps as wandb logged them
+    assert resumed.id == "wandb-resumed1"
+    assert [(s, v) for s, v, _ in points(resumed, "a")] == [
+        (0, 0), (1, 1), (2, 2), (0, 10), (1, 11), (2, 12)]
+    assert resumed.state == "finished"
+
 
 def test_reimport_skips_replace_and_no_system(wandb_dir: tuple[Path, dict[str, str]],
                                               store_dir: Path, api: Any) -> None:
@@ -130,15 +144,15 @@ def test_reimport_skips_replace_and_no_system(wandb_dir: tuple[Path, dict[str, s
     first = CliRunner().invoke(cli, ["import", "wandb", str(root / "wandb"), "--dir",
                                      str(store_dir), "--no-system", "--project", "old"])
     assert first.exit_code == 0, first.output
-    assert "Imported 2 run(s)" in first.output
+    assert "Imported 3 run(s)" in first.output
     again = CliRunner().invoke(cli, ["import", "wandb", str(root), "--dir", str(store_dir)])
-    assert "Imported 0 run(s), skipped 2" in again.output
+    assert "Imported 0 run(s), skipped 3" in again.output
     runs = api().runs()
     assert {r.project for r in runs} == {"old"}
     assert not any(k.startswith("system/") for r in runs for k in r.keys())
     again = CliRunner().invoke(cli, ["import", "wandb", str(root), "--dir", str(store_dir),
                                      "--replace"])
-    assert "Imported 2 run(s)" in again.output
+    assert "Imported 3 run(s)" in again.output
     assert {r.project for r in api().runs()} == {"vision"}
 
 

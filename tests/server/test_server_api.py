@@ -33,7 +33,7 @@ def table(make_run: Any) -> list[dict[str, Any]]:
     for i, (lr, opt) in enumerate([(0.1, "adam"), (0.01, "adam"), (0.05, "sgd"), (0.001, "sgd"),
                                    (0.02, "adam"), (0.3, "rmsprop")]):
         acc = round(0.5 + 0.07 * i, 3)
-        run_id = make_run(name=f"r{i}", config={"lr": lr, "opt": {"name": opt}, "seed": i},
+        run_id = make_run(name=f"r{i}", config={"lr": lr, "opt": {"name": opt}, "seed": i, "batch": 32},
                           summary={"acc": acc}, metrics={"loss": decay(5, lr)},
                           tags=["base"] if i % 2 == 0 else ["exp"])
         specs.append({"id": run_id, "lr": lr, "opt": opt, "acc": acc, "i": i})
@@ -108,7 +108,8 @@ def test_malformed_filter_reports_position(client: Any, table: Any, text: str) -
 
 def test_columns_lists_config_paths_and_summary_keys(client: Any, table: Any) -> None:
     cols = client.get("/api/v1/projects/proj/columns").json()
-    assert {"lr", "opt.name", "seed"} <= set(cols["config"])
+    assert {"lr", "opt.name", "seed", "batch"} <= set(cols["config"])
+    assert cols["varying"] == ["lr", "opt.name", "seed"]  # batch is 32 everywhere
     assert "acc" in cols["summary"] and "loss" in cols["summary"]
     assert "name" in cols["fields"] and "state" in cols["fields"]
 

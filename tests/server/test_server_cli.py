@@ -67,3 +67,33 @@ def test_ui_reports_a_busy_port(store_dir: Path) -> None:
         out, _ = proc.communicate(timeout=30)
     assert proc.returncode != 0
     assert f"127.0.0.1:{port}" in out and "--port" in out
+
+
+def test_serve_opens_on_a_given_page(make_run: Any, store_dir: Path) -> None:
+    """``labtrack demo`` uses serve(path=...) to land on its project."""
+    make_run(project="served")
+    code = ("import sys; from pathlib import Path; from labtrack.cli.ui import serve; "
+            "serve(Path(sys.argv[1]), port=0, open_browser=False, path='/projects/served')")
+    proc = subprocess.Popen([sys.executable, "-c", code, str(store_dir)], stdout=subprocess.PIPE,
+                            stderr=subprocess.STDOUT, text=True,
+                            env=dict(os.environ, PYTHONUNBUFFERED="1"))
+    try:
+        assert proc.stdout is not None
+        url = None
+        for _ in range(5):
+            line = proc.stdout.readline()
+            match = re.search(r"(http://127\.0\.0\.1:\d+/projects/served)\s", line)
+            if match:
+                url = match.group(1)
+                break
+        assert url, "serve() did not print the project's URL"
+        for _ in range(100):
+            try:
+                page = httpx.get(url, timeout=2)
+                break
+            except httpx.TransportError:
+                time.sleep(0.1)
+        assert page.status_code == 200 and "text/html" in page.headers["content-type"]
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)

@@ -166,7 +166,7 @@ class LocalBlobStore:
                 data = _read_all(fd, label, path, before.st_size)
                 _check_unchanged(fd, path, before, len(data), label)
                 digest = hashlib.sha256(data).hexdigest()
-                target = self.path_str(digest)
+                target = f"{self._prefix}{digest[:2]}/{digest[2:]}"  # our own hex digest
                 if not os.path.exists(target):
                     self._place(target, data)
                 return digest, len(data), before

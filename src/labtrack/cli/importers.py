@@ -34,10 +34,13 @@ def import_cmd() -> None:
 
 
 def _run(importer: Callable[..., Any], source: str, as_json: bool, **kwargs: Any) -> None:
+    from rich.console import Console
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
     columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn())
-    with Progress(*columns, transient=True, disable=as_json) as bar:
+    # on stderr, so that stdout holds only the report (or the --json document)
+    with Progress(*columns, transient=True, disable=as_json,
+                  console=Console(stderr=True)) as bar:
         task = bar.add_task("reading the source", total=None)
 
         def progress(done: int, total: int, label: str) -> None:

@@ -10,17 +10,21 @@ import click
 
 from ._common import dir_option, handle_errors
 
+LOCAL_HOSTS = ("127.0.0.1", "localhost", "::1")
 
-@click.command("ui")
-@dir_option
-@click.option("--host", default="127.0.0.1", show_default=True,
-              help="Address to bind; 0.0.0.0 exposes the UI to your network (no login!).")
-@click.option("--port", type=click.IntRange(0, 65535), default=8765, show_default=True,
-              help="Port to listen on (0 picks a free one).")
-@click.option("--no-browser", is_flag=True, help="Do not open a browser tab.")
-@handle_errors
-def ui(store_dir: Path | None, host: str, port: int, no_browser: bool) -> None:
-    """Serve the web UI (runs table, charts, compare) on http://HOST:PORT."""
+
+def serve(store_dir: Path | None, host: str = "127.0.0.1", port: int = 8765,
+          open_browser: bool = True, path: str = "/") -> None:
+    """Serve the UI over the store in ``store_dir`` until Ctrl+C; prints the URL first.
+
+    Args:
+        store_dir: the store directory (default ``LABTRACK_DIR`` or ``~/.labtrack``).
+        host, port: where to listen (port 0 picks a free port).
+        open_browser: open ``path`` in a browser tab once listening.
+        path: the page to open, e.g. ``/projects/demo``.
+    Raises:
+        click.ClickException: the address cannot be bound (port in use).
+    """
     import socket
 
     import uvicorn
@@ -32,9 +36,8 @@ def ui(store_dir: Path | None, host: str, port: int, no_browser: bool) -> None:
     settings = Settings()
     if store_dir is not None:
         settings.dir = Path(store_dir).expanduser()
-    store = open_store(settings.dir)
-    app = create_app(store, settings=settings)
-    sock = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET)
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     try:
         sock.bind((host, port))
@@ -43,19 +46,33 @@ def ui(store_dir: Path | None, host: str, port: int, no_browser: bool) -> None:
         raise click.ClickException(
             f"cannot listen on {host}:{port} ({err.strerror}); pick another port with --port"
         ) from None
-    bound = sock.getsockname()[1]
+    store = open_store(settings.dir)
+    app = create_app(store, settings=settings)
     shown = "127.0.0.1" if host in ("0.0.0.0", "::") else host
-    url = f"http://{'[' + shown + ']' if ':' in shown else shown}:{bound}/"
+    base = f"http://{'[' + shown + ']' if ':' in shown else shown}:{sock.getsockname()[1]}"
+    url = base + (path if path.startswith("/") else "/" + path)
     click.echo(f"labtrack UI for {settings.dir}")
     click.echo(f"  {url}   (Ctrl+C to stop)")
-    if host not in ("127.0.0.1", "localhost", "::1"):
+    if host not in LOCAL_HOSTS:
         click.echo(f"  warning: listening on {host}: anyone who can reach this machine can read "
                    "and edit your runs", err=True)
-    if not no_browser:
+    if open_browser:
         threading.Timer(0.8, lambda: webbrowser.open(url)).start()
-    config = uvicorn.Config(app, log_level="warning", access_log=False)
-    server = uvicorn.Server(config)
+    server = uvicorn.Server(uvicorn.Config(app, log_level="warning", access_log=False))
     try:
         server.run(sockets=[sock])
     finally:
         store.close()
+
+
+@click.command("ui")
+@dir_option
+@click.option("--host", default="127.0.0.1", show_default=True,
+              help="Address to bind; 0.0.0.0 exposes the UI to your network (no login!).")
+@click.option("--port", type=click.IntRange(0, 65535), default=8765, show_default=True,
+              help="Port to listen on (0 picks a free one).")
+@click.option("--no-browser", is_flag=True, help="Do not open a browser tab.")
+@handle_errors
+def ui(store_dir: Path | None, host: str, port: int, no_browser: bool) -> None:
+    """Serve the web UI (runs table, charts, compare) on http://HOST:PORT."""
+    serve(store_dir, host=host, port=port, open_browser=not no_browser)

@@ -21,9 +21,10 @@ from labtrack.api import ApiRun as _ApiRun
 class Run(_ApiRun):
     """A logged run, read through ``wandb.Api()`` (``wandb.apis.public.Run``)."""
 
-    def history(self, samples: int | None = 500, keys: Sequence[str] | None = None,
-                x_axis: str = "_step", pandas: bool | None = True,
-                stream: str = "default") -> Any:
+    # wandb's parameter order, which differs from labtrack.api.ApiRun.history's
+    def history(self, samples: int | None = 500,  # type: ignore[override]
+                keys: Sequence[str] | None = None, x_axis: str = "_step",  # type: ignore[override]
+                pandas: bool | None = True, stream: str = "default") -> Any:
         """Rows of metrics by step, sampled to at most ``samples`` rows.
 
         Returns a pandas DataFrame when ``pandas`` is true and pandas is installed,
@@ -63,9 +64,9 @@ class Api(_Api):
         super().__init__(dir=dir)
         self._default_project = (overrides or {}).get("project")
 
-    def runs(self, path: str | None = None, filters: dict[str, Any] | str | None = None,
-             order: str = "+created_at", per_page: int = 50, include_sweeps: bool = True,
-             **kwargs: Any) -> list[Run]:  # type: ignore[override]
+    def runs(self, path: str | None = None,  # type: ignore[override]  # wandb's order
+             filters: dict[str, Any] | str | None = None, order: str = "+created_at",
+             per_page: int = 50, include_sweeps: bool = True, **kwargs: Any) -> list[Run]:
         """The runs of ``path`` ("entity/project" or "project") matching ``filters``."""
         project = kwargs.pop("project", None) or path or self._default_project
         rows = super().runs(project=project, filter=filters, order=order or None, **kwargs)

@@ -194,7 +194,7 @@ def init(*args: Any, **kwargs: Any) -> Any:
 
     if len(args) > len(_POSITIONAL):
         raise TypeError(f"wandb.init() takes at most {len(_POSITIONAL)} positional arguments")
-    for name, value in zip(_POSITIONAL, args):
+    for name, value in zip(_POSITIONAL[:len(args)], args, strict=True):
         if name in kwargs:
             raise TypeError(f"wandb.init() got multiple values for argument {name!r}")
         kwargs[name] = value

@@ -65,7 +65,7 @@ def plot_calibration_curve(clf: Any = None, X: Any = None, y: Any = None,  # noq
 def plot_feature_importances(model: Any = None, feature_names: Sequence[str] | None = None,
                              title: str = "Feature Importance", max_num_features: int = 50
                              ) -> None:
-    """Log a bar chart of ``model.feature_importances_`` (or ``coef_``) as ``feature_importances``."""
+    """Log a bar chart of ``feature_importances_`` (or ``coef_``) as ``feature_importances``."""
     import numpy as np
 
     from labtrack import Table, plot

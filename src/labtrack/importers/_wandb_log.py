@@ -84,6 +84,6 @@ def iter_records(path: str | Path, torn: list[int] | None = None) -> Iterator[An
     from wandb.proto import wandb_internal_pb2
 
     for payload in iter_payloads(path, torn):
-        record = wandb_internal_pb2.Record()
+        record = wandb_internal_pb2.Record()  # type: ignore[attr-defined]
         record.ParseFromString(payload)
         yield record

@@ -9,7 +9,8 @@ MLflow                    labtrack
 experiment                project (``/`` in names becomes ``-``)
 run name, user, times     run name, owner, created/finished times
 status                    state (FINISHED finished, FAILED failed, KILLED
-                          killed; RUNNING and SCHEDULED stay running)
+                          killed; RUNNING and SCHEDULED runs get no end, so
+                          they show as crashed once their heartbeat is old)
 params                    config (numbers, booleans and JSON lists/dicts are
                           parsed back from MLflow's strings)
 metrics                   series, every point with its step and timestamp

@@ -17,6 +17,10 @@ with wandb's own protobuf classes, ``pip install wandb``):
 * ``files/`` (except ``media/``, which the media came from) and the console
   output (``output.log``) become run files.
 
+A resumed run has a folder per segment, all with the same run id: they become
+one run, read in folder (time) order; its steps go on as the segments logged
+them (an offline resume starts again at 0, which is kept and flagged).
+
 Run ids are ``wandb-<wandb run id>``: importing again skips runs already there.
 """
 
@@ -24,7 +28,7 @@ from __future__ import annotations
 
 import json
 import math
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -89,11 +93,14 @@ def import_wandb(
     folders = find_runs(root)
     if not folders:
         raise UsageError(f"no wandb run folder (with a run-<id>.wandb file) at or under {root}")
+    segments: dict[str, list[Path]] = {}  # a resumed run has one folder per segment
+    for folder in folders:
+        segments.setdefault(_run_id(folder), []).append(folder)
     report = ImportReport()
     with RunWriter(store_dir, replace=replace) as writer:
-        jobs = ((folder.name, derive_run_id("wandb", str(folder.resolve()), _run_id(folder)),
-                 _loader(folder, project, system, report)) for folder in folders)
-        write_runs(jobs, writer, report, progress, total=len(folders))
+        jobs = ((parts[0].name, derive_run_id("wandb", rid, rid),
+                 _loader(parts, project, system, report)) for rid, parts in segments.items())
+        write_runs(jobs, writer, report, progress, total=len(segments))
     return report
 
 
@@ -103,8 +110,9 @@ def _run_id(folder: Path) -> str:
     return log.stem[len("run-"):]
 
 
-def _loader(folder: Path, project: str | None, system: bool, report: ImportReport) -> Any:
-    return lambda: read_run(folder, project, system, report)
+def _loader(folders: list[Path], project: str | None, system: bool,
+            report: ImportReport) -> Any:
+    return lambda: read_run(folders, project, system, report)
 
 
 def _items(items: Any) -> Iterator[tuple[list[str], Any]]:
@@ -133,9 +141,9 @@ def _remove(target: dict[str, Any], keys: list[str]) -> None:
 class _Reader:
     """Folds the records of one run's log into an :class:`ImportedRun`."""
 
-    def __init__(self, folder: Path, project: str | None, system: bool) -> None:
-        self.folder = folder
-        self.files_dir = folder / "files"
+    def __init__(self, project: str | None, system: bool) -> None:
+        self.folder = Path()
+        self.files_dir = Path()
         self.system = system
         self.run = ImportedRun(run_id="", project=project or "")
         self.project = project
@@ -146,6 +154,14 @@ class _Reader:
         self.exit: Any = None
         self.last_time: float | None = None
         self.left_out: set[str] = set()
+        self.segments: list[Path] = []
+
+    def start_segment(self, folder: Path) -> None:
+        """The next folder of the run (a resumed run continues in a new one)."""
+        self.folder = folder
+        self.files_dir = folder / "files"
+        self.segments.append(folder)
+        self.exit = None  # only the last segment's exit counts
 
     def feed(self, record: Any) -> None:
         kind = record.WhichOneof("record_type")
@@ -155,19 +171,23 @@ class _Reader:
 
     def _on_run(self, rec: Any) -> None:
         run = self.run
-        run.run_id = derive_run_id("wandb", str(self.folder.resolve()), rec.run_id)
-        run.project = self.project or rec.project or "uncategorized"
-        run.name = rec.display_name or rec.run_id
-        run.tags = list(rec.tags)
-        run.notes = rec.notes or None
-        run.group = rec.run_group or None
-        run.job_type = rec.job_type or None
-        run.host = rec.host or None
-        run.owner = rec.entity or None
+        first = not run.run_id
+        run.run_id = derive_run_id("wandb", rec.run_id, rec.run_id)
+        if first or rec.project:
+            run.project = self.project or rec.project or "uncategorized"
+        run.name = rec.display_name or run.name
+        for attr, value in (("notes", rec.notes), ("group", rec.run_group),
+                            ("job_type", rec.job_type), ("host", rec.host),
+                            ("owner", rec.entity)):
+            if value:
+                setattr(run, attr, value)
+        if list(rec.tags):
+            run.tags = list(rec.tags)
         if rec.HasField("start_time"):
-            run.created_at = rec.start_time.seconds + rec.start_time.nanos / 1e9
+            start = rec.start_time.seconds + rec.start_time.nanos / 1e9
+            run.created_at = start if run.created_at is None else min(run.created_at, start)
         run.environment.setdefault("imported_from", {}).update(
-            {"source": "wandb", "path": str(self.folder), "run_id": rec.run_id,
+            {"source": "wandb", "path": str(self.segments[0]), "run_id": rec.run_id,
              "project": rec.project, "entity": rec.entity, "sweep_id": rec.sweep_id or None})
         if rec.git.commit or rec.git.remote_url:
             run.environment["git"] = {"available": True, "commit": rec.git.commit or None,
@@ -251,6 +271,7 @@ class _Reader:
 
     def finish(self) -> ImportedRun:
         run = self.run
+        run.name = run.name or run.run_id.removeprefix("wandb-")
         run.config = {k: v for k, v in self.config.items() if k != "_wandb"}
         run.summary = _flat_summary(self.summary)
         if self.exit is not None:
@@ -265,12 +286,17 @@ class _Reader:
         return run
 
     def _add_files(self) -> None:
-        if self.files_dir.is_dir():
-            for path in sorted(self.files_dir.rglob("*")):
-                rel = path.relative_to(self.files_dir)
-                if path.is_file() and rel.parts[0] != "media":
-                    self.run.add_file(rel.as_posix(), path)
-        names = {name for name, _ in self.run.files}
+        files: dict[str, Path] = {}  # a later segment's copy of a file wins
+        for folder in self.segments:
+            root = folder / "files"
+            if root.is_dir():
+                for path in sorted(root.rglob("*")):
+                    rel = path.relative_to(root)
+                    if path.is_file() and rel.parts[0] != "media":
+                        files[rel.as_posix()] = path
+        for name, path in files.items():
+            self.run.add_file(name, path)
+        names = set(files)
         if self.output and "output.log" not in names:
             self.run.add_file("output.log", "".join(self.output).encode())
 
@@ -292,23 +318,30 @@ def _flat_summary(summary: dict[str, Any], prefix: str = "") -> dict[str, Any]:
     return out
 
 
-def read_run(folder: Path, project: str | None = None, system: bool = True,
+def read_run(folders: Path | Sequence[Path], project: str | None = None, system: bool = True,
              report: ImportReport | None = None) -> ImportedRun:
-    """Read one wandb run folder into an :class:`ImportedRun`."""
-    log = _log_file(folder)
-    if log is None:
-        raise UsageError(f"{folder} holds no run-<id>.wandb file")
-    reader = _Reader(folder, project, system)
+    """Read one wandb run (its folder, or the folders of a resumed run in order)."""
+    parts = [folders] if isinstance(folders, Path) else list(folders)
+    reader = _Reader(project, system)
     torn: list[int] = []
-    for record in iter_records(log, torn):
-        reader.feed(record)
+    for folder in parts:
+        log = _log_file(folder)
+        if log is None:
+            raise UsageError(f"{folder} holds no run-<id>.wandb file")
+        reader.start_segment(folder)
+        cut: list[int] = []
+        for record in iter_records(log, cut):
+            reader.feed(record)
+        if cut:
+            torn.append(cut[0])
     if not reader.run.run_id:
-        raise UsageError(f"{log} has no run record")
+        raise UsageError(f"{parts[0]} has no run record")
     run = reader.finish()
     if report is not None:
+        label = parts[0].name
         if torn:
-            report.notes.append(f"{folder.name}: the log ends in a torn record at byte "
+            report.notes.append(f"{label}: the log ends in a torn record at byte "
                                 f"{torn[0]}; what came before it was imported")
         if reader.left_out:
-            report.notes.append(f"{folder.name}: left out {', '.join(sorted(reader.left_out))}")
+            report.notes.append(f"{label}: left out {', '.join(sorted(reader.left_out))}")
     return run

@@ -63,7 +63,8 @@ class LabtrackCallback(keras.callbacks.Callback):
         self._run_arg = run
         self.run: Any = None
         self._started = False
-        self.batch_every = 1 if log_freq == "batch" else (0 if log_freq == "epoch" else log_freq)
+        self.batch_every = 1 if log_freq == "batch" else (
+            log_freq if isinstance(log_freq, int) else 0)
         self.save_model = save_model
         self.monitor = monitor
         self.mode = mode

@@ -56,7 +56,7 @@ def labtrack_callback(run: Any = None, log_params: bool = True,
             if data == "cv_agg":  # lgb.cv names entries "cv_agg"; the metric holds the set
                 data, _, metric = metric.partition(" ")
             values[f"{data}_{metric}"] = float(result)
-            if len(entry) > 4:
+            if len(entry) > 4 and entry[4] is not None:
                 values[f"{data}_{metric}_stdv"] = float(entry[4])
         if values:
             target.log(values, step=int(env.iteration))
@@ -64,7 +64,9 @@ def labtrack_callback(run: Any = None, log_params: bool = True,
         if last and log_feature_importance and isinstance(env.model, lightgbm.Booster):
             log_summary(env.model, run=target, importance_type=importance_type)
 
-    _callback.order = 30  # type: ignore[attr-defined]  # after early stopping's record keeping
+    # before early_stopping (order 30), whose exception ends the iteration: LightGBM runs
+    # callbacks of equal order in no fixed order, so ours would miss the last iteration
+    _callback.order = 25  # type: ignore[attr-defined]
     return _callback
 
 

@@ -35,7 +35,10 @@ try:
     from lightning.pytorch.utilities.rank_zero import rank_zero_only
 except ImportError:  # pragma: no cover - the standalone pytorch_lightning package
     try:
-        from pytorch_lightning.loggers.logger import Logger, rank_zero_experiment
+        from pytorch_lightning.loggers.logger import (  # type: ignore[assignment]
+            Logger,
+            rank_zero_experiment,
+        )
         from pytorch_lightning.utilities.rank_zero import rank_zero_only
     except ImportError as err:
         raise ImportError("labtrack.integrations.lightning needs lightning: "

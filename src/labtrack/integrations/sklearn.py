@@ -216,7 +216,7 @@ def autolog(eval_sets: EvalSets = None, plots: bool = True, log_train: bool = Tr
     """
     if disable:
         for cls, original in _patched.items():
-            cls.fit = original
+            cls.fit = original  # type: ignore[attr-defined]
         _patched.clear()
         return
     _options.update(eval_sets=_named(eval_sets), plots=plots, log_train=log_train,
@@ -226,7 +226,7 @@ def autolog(eval_sets: EvalSets = None, plots: bool = True, log_train: bool = Tr
         if original is None or cls in _patched or not callable(original):
             continue
         _patched[cls] = original
-        cls.fit = _patch(original)
+        cls.fit = _patch(original)  # type: ignore[attr-defined]
 
 
 def _estimator_classes() -> set[type]:

@@ -78,7 +78,8 @@ class ChartBuilder:
         missing: dict[tuple[str, str, str | None], tuple[Any, ...]] = {}
         for item in plan:
             rid, key, xm = item
-            ckey = (rid, key, x if xm is None else "metric", xm, counts[rid][key],
+            mode = "metric" if xm is not None else ("step" if x == "default" else x)
+            ckey = (rid, key, mode, xm, counts[rid][key],
                     counts[rid].get(xm or "", 0), max_points, encoding,
                     runs[rid]["created_at"] if x == "relative" else 0)
             cached = self.cache.get(ckey)
@@ -100,7 +101,13 @@ class ChartBuilder:
         if with_defs:
             for row in rows:
                 if "metric_defs" not in row:
-                    row["metric_defs"] = self._metric_defs(row["id"])
+                    # the definitions change only with the run: cache them per update time
+                    key = ("defs", row["id"], row.get("updated_at"))
+                    defs = self.cache.get(key)
+                    if defs is None:
+                        defs = self._metric_defs(row["id"])
+                        self.cache.put(key, defs, 1)
+                    row["metric_defs"] = defs
         return rows
 
     def _metric_defs(self, run_id: str) -> dict[str, Any]:

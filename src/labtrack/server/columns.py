@@ -67,16 +67,25 @@ def flatten_keys(data: Any, prefix: str = "", depth: int = 0) -> Iterable[str]:
 
 
 def available_columns(rows: list[dict[str, Any]]) -> dict[str, list[str]]:
-    """Column choices seen in ``rows``: run fields, config paths and summary keys."""
-    config: dict[str, None] = {}
+    """Column choices seen in ``rows``: run fields, config paths and summary keys.
+
+    ``varying`` lists the config paths whose values differ between the rows (what a
+    table most likely wants to show).
+    """
+    import json
+
+    config: dict[str, set[str]] = {}
     summary: dict[str, None] = {}
     for row in rows:
-        for key in flatten_keys(row.get("config") or {}):
-            config.setdefault(key, None)
+        cfg = row.get("config") or {}
+        for key in flatten_keys(cfg):
+            value = column_value({"config": cfg}, f"config.{key}")
+            config.setdefault(key, set()).add(json.dumps(value, sort_keys=True, default=str))
         for key in (row.get("summary") or {}):
             summary.setdefault(str(key), None)
     return {
         "fields": list(FIELDS),
         "config": sorted(config),
+        "varying": sorted(k for k, values in config.items() if len(values) > 1),
         "summary": sorted(summary, key=lambda k: (k.startswith("_"), k)),
     }

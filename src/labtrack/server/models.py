@@ -56,6 +56,8 @@ class RunPage(BaseModel):
 class ColumnsOut(BaseModel):
     fields: list[str]
     config: list[str]
+    varying: list[str] = Field(default_factory=list,
+                               description="Config paths whose values differ between runs.")
     summary: list[str]
 
 

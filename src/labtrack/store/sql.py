@@ -19,6 +19,7 @@ from typing import Any
 from sqlalchemy import (
     Connection,
     Engine,
+    bindparam,
     create_engine,
     delete,
     event,
@@ -269,6 +270,17 @@ class SQLStore:
             )
             conn.execute(update(projects).where(projects.c.id == project_id)
                          .values(updated_at=now))
+        update_meta = h.get("run_update") if stream != "main" else None
+        if update_meta:
+            for key, column in (("name", "name"), ("group", "group_name"),
+                                ("job_type", "job_type"), ("notes", "notes")):
+                if update_meta.get(key) is not None:
+                    values[column] = update_meta[key]
+            if update_meta.get("tags") is not None:
+                tags = [str(t) for t in update_meta["tags"]]
+                values.update(tags=tags, tags_text="|" + "|".join(tags) + "|" if tags else "")
+            if update_meta.get("project"):
+                values["project_id"] = self._project_id(conn, update_meta["project"], now)
         for key in ("config", "summary", "environment", "metric_defs"):
             if key not in h:
                 continue
@@ -321,35 +333,50 @@ class SQLStore:
                 values["name"] = f"{base}-{attempt + 2}"
         raise StoreError(f"could not find a free name for run {values['id']}")
 
-    def _series_row(self, conn: Connection, run_id: str, key: str,
-                    kind: str) -> tuple[int, int, int | None]:
-        """(series id, last chunk id, last chunk count) for a series, created if new."""
-        cached = self._series_ids.get((run_id, key))
-        if cached is not None:
-            return cached
-        sid = conn.execute(
-            select(series_t.c.id).where(series_t.c.run_id == run_id, series_t.c.key == key)
-        ).scalar()
-        if sid is None:
-            sid = conn.execute(
-                insert(series_t).values(run_id=run_id, key=key, kind=kind, count=0)
-            ).inserted_primary_key[0]
-            info: tuple[int, int, int | None] = (int(sid), -1, None)
-        else:
-            last = conn.execute(
-                select(chunks_t.c.id, chunks_t.c.count).where(chunks_t.c.series_id == sid)
-                .order_by(chunks_t.c.id.desc()).limit(1)
-            ).first()
-            info = (int(sid), int(last[0]), int(last[1])) if last else (int(sid), -1, None)
-        return info
+    def _series_rows(self, conn: Connection, run_id: str, entries: list[dict[str, Any]]
+                     ) -> list[tuple[int, int, int | None]]:
+        """(series id, last chunk id, last chunk count) per entry; new series are created.
+
+        Batched: one query for the series a writer has not seen yet, one multi-row
+        insert for new ones, one query for their last chunks.
+        """
+        unknown = [e for e in entries if (run_id, e["key"]) not in self._series_ids]
+        if unknown:
+            keys = [e["key"] for e in unknown]
+            found: dict[str, int] = {}
+            for part in _batches(keys):
+                found.update((k, int(i)) for i, k in conn.execute(
+                    select(series_t.c.id, series_t.c.key).where(
+                        series_t.c.run_id == run_id, series_t.c.key.in_(part))))
+            fresh = [{"run_id": run_id, "key": e["key"], "kind": e.get("kind", "float"),
+                      "count": 0} for e in unknown if e["key"] not in found]
+            if fresh:
+                conn.execute(insert(series_t), fresh)
+                for part in _batches([f["key"] for f in fresh]):
+                    for i, k in conn.execute(select(series_t.c.id, series_t.c.key).where(
+                            series_t.c.run_id == run_id, series_t.c.key.in_(part))):
+                        self._series_ids[(run_id, k)] = (int(i), -1, None)
+            old_ids = list(found.values())
+            last_chunks: dict[int, tuple[int, int]] = {}
+            for part in _batches(old_ids):
+                newest = (select(chunks_t.c.series_id, func.max(chunks_t.c.id).label("cid"))
+                          .where(chunks_t.c.series_id.in_(part))
+                          .group_by(chunks_t.c.series_id).subquery())
+                for sid, cid, count in conn.execute(
+                        select(newest.c.series_id, newest.c.cid, chunks_t.c.count)
+                        .join(chunks_t, chunks_t.c.id == newest.c.cid)):
+                    last_chunks[int(sid)] = (int(cid), int(count))
+            for key, sid in found.items():
+                cid, count = last_chunks.get(sid, (-1, None))  # type: ignore[assignment]
+                self._series_ids[(run_id, key)] = (sid, cid, count)
+        return [self._series_ids[(run_id, e["key"])] for e in entries]
 
     def _apply_series(self, conn: Connection, run_id: str, entries: list[dict[str, Any]],
                       blobs: list[bytes]) -> None:
-        new_chunks = []
-        for entry, blob in zip(entries, blobs, strict=True):
-            key = entry["key"]
-            sid, last_chunk, last_count = self._series_row(conn, run_id, key,
-                                                           entry.get("kind", "float"))
+        infos = self._series_rows(conn, run_id, entries)
+        inserts: list[dict[str, Any]] = []
+        for entry, blob, (sid, last_chunk, last_count) in zip(entries, blobs, infos,
+                                                               strict=True):
             n = int(entry["n"])
             if last_count is not None and last_count + n <= MERGE_LIMIT and last_chunk >= 0:
                 old = conn.execute(select(chunks_t.c.data).where(chunks_t.c.id == last_chunk)
@@ -358,41 +385,63 @@ class SQLStore:
                 conn.execute(update(chunks_t).where(chunks_t.c.id == last_chunk).values(
                     data=chunkcodec.encode(*merged), count=len(merged),
                     last_step=int(merged.steps.max())))
-                self._series_ids[(run_id, key)] = (sid, last_chunk, last_count + n)
+                self._series_ids[(run_id, entry["key"])] = (sid, last_chunk, last_count + n)
             else:
-                cid = conn.execute(insert(chunks_t).values(
-                    series_id=sid, first_step=int(entry["first_step"]),
-                    last_step=int(entry["last_step"]), count=n, data=blob,
-                )).inserted_primary_key[0]
-                self._series_ids[(run_id, key)] = (sid, int(cid), n)
-            new_chunks.append(sid)
-            self._update_stats(conn, sid, entry)
+                inserts.append({"series_id": sid, "first_step": int(entry["first_step"]),
+                                "last_step": int(entry["last_step"]), "count": n,
+                                "data": blob, "_key": entry["key"]})
+        if inserts:
+            keys = [row.pop("_key") for row in inserts]
+            conn.execute(insert(chunks_t), inserts)
+            sids = [row["series_id"] for row in inserts]
+            newest: dict[int, int] = {}
+            for part in _batches(sids):
+                newest.update((int(a), int(b)) for a, b in conn.execute(
+                    select(chunks_t.c.series_id, func.max(chunks_t.c.id))
+                    .where(chunks_t.c.series_id.in_(part)).group_by(chunks_t.c.series_id)))
+            for key, row in zip(keys, inserts, strict=True):
+                sid = row["series_id"]
+                self._series_ids[(run_id, key)] = (sid, newest[sid], row["count"])
+        self._update_stats(conn, [info[0] for info in infos], entries)
 
     @staticmethod
-    def _update_stats(conn: Connection, sid: int, entry: dict[str, Any]) -> None:
-        row = conn.execute(select(series_t.c.count, series_t.c.min, series_t.c.max,
-                                  series_t.c.first_step, series_t.c.last_step,
-                                  series_t.c.backwards)
-                           .where(series_t.c.id == sid)).one()
-        count, cur_min, cur_max, first_step, last_step, backwards = row
-        lo, hi = float_in(entry.get("min")), float_in(entry.get("max"))
-        new_min = lo if cur_min is None else (cur_min if lo is None else min(cur_min, lo))
-        new_max = hi if cur_max is None else (cur_max if hi is None else max(cur_max, hi))
-        if isinstance(new_min, float) and new_min != new_min:
-            new_min = None
-        if isinstance(new_max, float) and new_max != new_max:
-            new_max = None
-        goes_back = bool(entry.get("backwards")) or (
-            last_step is not None and int(entry["first_step"]) < last_step)
-        conn.execute(update(series_t).where(series_t.c.id == sid).values(
-            count=int(count or 0) + int(entry["n"]),
-            min=new_min, max=new_max,
-            first_step=entry["first_step"] if first_step is None else first_step,
-            last_step=entry["last_step"],
-            last=float_in(entry.get("last")),
-            last_time=entry.get("last_time"),
-            backwards=bool(backwards) or goes_back,
-        ))
+    def _update_stats(conn: Connection, sids: list[int], entries: list[dict[str, Any]]) -> None:
+        current: dict[int, Any] = {}
+        for part in _batches(sids):
+            for row in conn.execute(select(
+                    series_t.c.id, series_t.c.count, series_t.c.min, series_t.c.max,
+                    series_t.c.first_step, series_t.c.last_step, series_t.c.backwards)
+                    .where(series_t.c.id.in_(part))):
+                current[int(row[0])] = row[1:]
+        updates = []
+        for sid, entry in zip(sids, entries, strict=True):
+            count, cur_min, cur_max, first_step, last_step, backwards = current[sid]
+            lo, hi = float_in(entry.get("min")), float_in(entry.get("max"))
+            new_min = lo if cur_min is None else (cur_min if lo is None else min(cur_min, lo))
+            new_max = hi if cur_max is None else (cur_max if hi is None else max(cur_max, hi))
+            if isinstance(new_min, float) and new_min != new_min:
+                new_min = None
+            if isinstance(new_max, float) and new_max != new_max:
+                new_max = None
+            goes_back = bool(entry.get("backwards")) or (
+                last_step is not None and int(entry["first_step"]) < last_step)
+            updates.append({
+                "sid": sid, "n_count": int(count or 0) + int(entry["n"]),
+                "n_min": new_min, "n_max": new_max,
+                "n_first": entry["first_step"] if first_step is None else first_step,
+                "n_last_step": entry["last_step"], "n_last": float_in(entry.get("last")),
+                "n_last_time": entry.get("last_time"),
+                "n_back": bool(backwards) or goes_back,
+            })
+            current[sid] = (updates[-1]["n_count"], new_min, new_max, updates[-1]["n_first"],
+                            entry["last_step"], updates[-1]["n_back"])
+        conn.execute(
+            update(series_t).where(series_t.c.id == bindparam("sid")).values(
+                count=bindparam("n_count"), min=bindparam("n_min"), max=bindparam("n_max"),
+                first_step=bindparam("n_first"), last_step=bindparam("n_last_step"),
+                last=bindparam("n_last"), last_time=bindparam("n_last_time"),
+                backwards=bindparam("n_back")),
+            updates)
 
     def heartbeat(self, run_id: str, when: float) -> None:
         """Mark a running run alive without a new record."""
@@ -584,6 +633,12 @@ class SQLStore:
     def run_ids(self) -> list[str]:
         with self.read() as conn:
             return [r[0] for r in conn.execute(select(runs.c.id))]
+
+
+def _batches(items: list[Any], size: int = 500) -> Iterator[list[Any]]:
+    """Slices small enough for an IN (...) clause on every backend."""
+    for i in range(0, len(items), size):
+        yield items[i:i + size]
 
 
 def sqlite_url(path: str | Path) -> str:

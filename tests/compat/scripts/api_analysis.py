@@ -7,7 +7,7 @@ import wandb
 for lr in (0.1, 0.3):
     with wandb.init(project="analysis", name=f"lr-{lr}", config={"lr": lr}) as run:
         loss = 1.0
-        for step in range(20):
+        for _step in range(20):
             loss *= 1 - lr / 2
             run.log({"loss": loss, "acc": 1 - loss})
         run.summary["final_loss"] = loss

@@ -16,7 +16,7 @@ os.makedirs("data", exist_ok=True)
 with open("data/train.csv", "w", newline="") as f:
     writer = csv.writer(f)
     writer.writerow(["a", "b", "c", "label"])
-    writer.writerows([[*map(float, row), int(label)] for row, label in zip(X, y)])
+    writer.writerows([*map(float, row), int(label)] for row, label in zip(X, y, strict=True))
 
 with wandb.init(project="pipeline", job_type="dataset") as run:
     data = wandb.Artifact("toy-data", type="dataset", description="three features, one label",

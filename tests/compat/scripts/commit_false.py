@@ -10,7 +10,7 @@ rng = np.random.default_rng(3)
 expected = []
 for epoch in range(run.config.epochs):
     losses = []
-    for batch in range(run.config.batches):
+    for _batch in range(run.config.batches):
         loss = float(1.0 / (1 + epoch) + 0.01 * rng.random())
         losses.append(loss)
         wandb.log({"batch_loss": loss}, commit=False)  # overwritten until committed

@@ -16,7 +16,7 @@ for epoch in range(wandb.config.epochs):
         loss = math.exp(-0.1 * (epoch * 5 + batch)) + 0.05 * ((batch * 7) % 3)
         train_losses.append(loss)
         wandb.log({"train/loss": loss})
-    acc = 0.5 + 0.1 * epoch - 0.05 * (epoch == 3)
+    acc = 0.5 + 0.1 * epoch - 0.15 * (epoch == 3)
     val_accs.append(acc)
     wandb.log({"val/acc": acc, "val/loss": 1 - acc, "epoch": epoch})
 wandb.finish()

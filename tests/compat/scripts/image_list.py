@@ -7,7 +7,7 @@ import wandb
 
 wandb.init(project="image-list")
 rng = np.random.default_rng(1)
-for step in range(2):
+for _step in range(2):
     batch = (rng.random((4, 12, 12)) * 255).astype(np.uint8)
     wandb.log({"examples": [wandb.Image(img, caption=f"sample {i}")
                             for i, img in enumerate(batch)], "step_mean": float(batch.mean())})

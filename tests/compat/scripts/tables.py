@@ -16,9 +16,9 @@ X_test, y_test = X[1::2], y[1::2]
 pred = model.predict(X_test)
 
 table = wandb.Table(columns=["sepal_length", "sepal_width", "truth", "prediction"])
-for row, truth, guess in zip(X_test, y_test, pred):
+for row, truth, guess in zip(X_test, y_test, pred, strict=True):
     table.add_data(float(row[0]), float(row[1]), names[truth], names[guess])
-table.add_column("correct", [bool(t == p) for t, p in zip(y_test, pred)])
+table.add_column("correct", [bool(t == p) for t, p in zip(y_test, pred, strict=True)])
 wandb.log({"predictions": table})
 
 frame = pd.DataFrame({"class": names, "support": np.bincount(y_test, minlength=3),

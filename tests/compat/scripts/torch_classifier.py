@@ -17,7 +17,7 @@ opt = torch.optim.SGD(model.parameters(), lr=config["lr"])
 loss_fn = nn.CrossEntropyLoss()
 steps = 0
 for epoch in range(config["epochs"]):
-    for xb, yb in zip(X.chunk(config["batches"]), y.chunk(config["batches"])):
+    for xb, yb in zip(X.chunk(config["batches"]), y.chunk(config["batches"]), strict=True):
         model.train()
         opt.zero_grad()
         loss = loss_fn(model(xb), yb)

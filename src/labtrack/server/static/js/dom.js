@@ -62,9 +62,9 @@ export function fmtNum(v) {
   if (typeof v === 'string') return v;
   if (typeof v !== 'number') return JSON.stringify(v);
   if (!Number.isFinite(v)) return String(v);
-  if (Number.isInteger(v)) return Math.abs(v) >= 1e9 ? v.toExponential(3) : v.toLocaleString('en-US');
+  if (Number.isInteger(v)) return Math.abs(v) >= 1e9 ? Number(v.toExponential(3)).toExponential() : v.toLocaleString('en-US');
   const a = Math.abs(v);
-  if (a !== 0 && (a >= 1e6 || a < 1e-3)) return v.toExponential(3);
+  if (a !== 0 && (a >= 1e6 || a < 1e-3)) return Number(v.toExponential(3)).toExponential();
   return String(Number(v.toPrecision(5)));
 }
 

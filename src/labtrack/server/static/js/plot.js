@@ -154,7 +154,10 @@ export function chartGrid(container, runIds, keys, runs, colours, opts) {
     if (card.loading && !force) return;
     card.loading = true;
     try {
-      const pending = fetchChart(runIds, [card.key], current.x, current.xKey);
+      // two points (a bucket's min and max) per pixel column draw the same picture as more
+      const width = card.plot.clientWidth || 600;
+      const budget = Math.max(400, Math.min(2000, Math.round(2 * width)));
+      const pending = fetchChart(runIds, [card.key], current.x, current.xKey, budget);
       loadPlotly().catch(() => {}); // runs while the server prepares the lines
       const data = await pending;
       card.data = data;

@@ -8,10 +8,17 @@ const DEFAULT_FIELDS = ['name', 'state', 'created_at', 'duration', 'tags'];
 
 function storageKey(kind, project) { return `labtrack.${kind}.${project}`; }
 
+// metrics people look for first; then the rest in name order
+const METRIC_HINT = /(acc|loss|err|score|f1|auc|bleu|rouge|reward|return|map|iou|ppl|perplex)/i;
+const NOT_A_METRIC = /^(_|epoch$|step$|lr$|learning_rate$|global_step$)/;
+
 function defaultColumns(columns) {
-  const summary = columns.summary.filter((k) => !k.startsWith('_')).slice(0, 4).map((k) => 'summary.' + k);
-  const config = columns.config.slice(0, 4).map((k) => 'config.' + k);
-  return [...DEFAULT_FIELDS, ...config, ...summary];
+  const varying = columns.varying || [];
+  const config = [...varying, ...columns.config.filter((k) => !varying.includes(k))]
+    .slice(0, 4).map((k) => 'config.' + k);
+  const metrics = columns.summary.filter((k) => !NOT_A_METRIC.test(k));
+  const ranked = [...metrics.filter((k) => METRIC_HINT.test(k)), ...metrics.filter((k) => !METRIC_HINT.test(k))];
+  return [...DEFAULT_FIELDS, ...config, ...ranked.slice(0, 4).map((k) => 'summary.' + k)];
 }
 
 // The state of a project's page, kept in localStorage (and in the URL for the filter).
@@ -71,10 +78,22 @@ export class ProjectState {
   }
 }
 
+function prefetchCharts(project) {
+  let ids = [];
+  try { ids = JSON.parse(sessionStorage.getItem(storageKey('selection', project)) || '[]'); } catch (e) { ids = []; }
+  if (!Array.isArray(ids) || !ids.length) return null;
+  const live = api.get('/live', { runs: ids.join(',') });
+  const keys = api.post('/metrics/keys', { runs: ids });
+  live.catch(() => {});
+  keys.catch(() => {});
+  return { ids, live, keys };
+}
+
 export async function projectPage(ctx, project, tab) {
   const enc = encodeURIComponent(project);
-  // the charts tab needs no column list; skipping it saves a request before the first chart
+  // the charts tab needs no column list, and asks for its runs' data at once
   const emptyColumns = { fields: [], config: [], summary: [] };
+  const prefetch = tab === 'charts' ? prefetchCharts(project) : null;
   const [info, columns] = await Promise.all([api.get(`/projects/${enc}`),
     tab === 'charts' ? emptyColumns : api.get(`/projects/${enc}/columns`)]);
   document.title = `${project} · labtrack`;
@@ -94,6 +113,6 @@ export async function projectPage(ctx, project, tab) {
     tabLink('charts', 'Charts', `/projects/${enc}/charts`)));
   const body = h('div', { class: 'tab-body' });
   ctx.main.append(body);
-  if (tab === 'charts') await chartsTab(ctx, body, state);
+  if (tab === 'charts') await chartsTab(ctx, body, state, prefetch);
   else await runsTab(ctx, body, state);
 }

@@ -7,7 +7,7 @@ import { orderParam } from './runs_table.js';
 const FALLBACK_RUNS = 10;
 const POLL_MS = 1500;
 
-export async function chartsTab(ctx, body, state) {
+export async function chartsTab(ctx, body, state, prefetch) {
   const enc = encodeURIComponent(state.project);
   let runIds = state.selection.slice();
   let note = null;
@@ -20,9 +20,10 @@ export async function chartsTab(ctx, body, state) {
     body.append(emptyState('No runs to chart', 'Runs appear here once they log metrics.'));
     return;
   }
+  const ready = prefetch && prefetch.ids.join(',') === runIds.join(',');
   const [live, keys] = await Promise.all([
-    api.get('/live', { runs: runIds.join(',') }),
-    api.post('/metrics/keys', { runs: runIds })]);
+    ready ? prefetch.live : api.get('/live', { runs: runIds.join(',') }),
+    ready ? prefetch.keys : api.post('/metrics/keys', { runs: runIds })]);
   const runs = {};
   for (const r of live) runs[r.id] = r;
   runIds = runIds.filter((id) => runs[id]);
