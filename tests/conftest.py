@@ -19,6 +19,7 @@ def isolated_store(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[
     monkeypatch.setenv("LABTRACK_DIR", str(store))
     monkeypatch.setenv("LABTRACK_SILENT", "1")
     monkeypatch.setenv("LABTRACK_DISABLE_STATS", "1")
+    monkeypatch.setenv("LABTRACK_CONFIG", str(tmp_path / "credentials.json"))
     for name in ("LABTRACK_RUN_ID", "LABTRACK_RUN_STREAM", "LABTRACK_SWEEP_ID", "LABTRACK_URL",
                  "LABTRACK_API_KEY", "LABTRACK_MODE", "LABTRACK_PROJECT"):
         monkeypatch.delenv(name, raising=False)

@@ -25,8 +25,9 @@ LABTRACK_DISABLE_STATS         ``1`` to skip system metrics
 LABTRACK_STATS_INTERVAL        seconds between system metric samples (default 2)
 LABTRACK_CONSOLE               ``off`` to skip console capture under ``labtrack run``
 LABTRACK_CONSOLE_MAX_BYTES     cap of captured console output per run (default 10 MiB)
-LABTRACK_URL                   team server URL (remote mode)
-LABTRACK_API_KEY               team server API key
+LABTRACK_URL                   team server URL (remote mode); else ``labtrack login``'s file
+LABTRACK_API_KEY               team server API key; else ``labtrack login``'s file
+LABTRACK_CONFIG                where ``labtrack login`` keeps URL and key (mode 0600)
 LABTRACK_SILENT                ``1`` to print nothing on init/finish
 =============================  ========================================================
 """
@@ -55,6 +56,16 @@ def _float(name: str, default: float) -> float:
         return float(raw)
     except ValueError:
         raise ConfigError(f"{name}={raw!r} is not a number") from None
+
+
+def _credential(name: str) -> str | None:
+    """From the file ``labtrack login`` writes, unless LABTRACK_URL is set to ''."""
+    if os.environ.get("LABTRACK_URL") == "":
+        return None
+    from .credentials import load
+
+    value = load().get(name)
+    return str(value) if value else None
 
 
 def default_dir() -> Path:
@@ -113,9 +124,11 @@ class Settings:
     console_max_bytes: int = dataclasses.field(
         default_factory=lambda: int(_float("LABTRACK_CONSOLE_MAX_BYTES", 10 * 1024 * 1024))
     )
-    url: str | None = dataclasses.field(default_factory=lambda: os.environ.get("LABTRACK_URL"))
+    url: str | None = dataclasses.field(
+        default_factory=lambda: os.environ.get("LABTRACK_URL") or _credential("url")
+    )
     api_key: str | None = dataclasses.field(
-        default_factory=lambda: os.environ.get("LABTRACK_API_KEY")
+        default_factory=lambda: os.environ.get("LABTRACK_API_KEY") or _credential("api_key")
     )
     silent: bool = dataclasses.field(default_factory=lambda: _flag("LABTRACK_SILENT"))
 

@@ -33,7 +33,8 @@ def table(make_run: Any) -> list[dict[str, Any]]:
     for i, (lr, opt) in enumerate([(0.1, "adam"), (0.01, "adam"), (0.05, "sgd"), (0.001, "sgd"),
                                    (0.02, "adam"), (0.3, "rmsprop")]):
         acc = round(0.5 + 0.07 * i, 3)
-        run_id = make_run(name=f"r{i}", config={"lr": lr, "opt": {"name": opt}, "seed": i, "batch": 32},
+        config = {"lr": lr, "opt": {"name": opt}, "seed": i, "batch": 32}
+        run_id = make_run(name=f"r{i}", config=config,
                           summary={"acc": acc}, metrics={"loss": decay(5, lr)},
                           tags=["base"] if i % 2 == 0 else ["exp"])
         specs.append({"id": run_id, "lr": lr, "opt": opt, "acc": acc, "i": i})

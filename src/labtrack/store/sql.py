@@ -502,12 +502,14 @@ class SQLStore:
             ]
 
     def _runs_stmt(self, columns: Iterable[Any], project: str | None, filter: str | None,
-                   now: float) -> Any:
+                   now: float, within: Iterable[str] | None = None) -> Any:
         state = query.effective_state(now, self.heartbeat_timeout).label("state")
         stmt = select(*columns, projects.c.name.label("project"), state).select_from(
             runs.join(projects, projects.c.id == runs.c.project_id))
         if project is not None:
             stmt = stmt.where(projects.c.name == project)
+        if within is not None:  # the projects a team-server user may see
+            stmt = stmt.where(projects.c.name.in_(list(within)))
         return stmt.where(query.compile_filter(filter, self.dialect, now, self.heartbeat_timeout))
 
     def runs(
@@ -518,10 +520,15 @@ class SQLStore:
         limit: int | None = None,
         offset: int = 0,
         ids: Sequence[str] | None = None,
+        within: Iterable[str] | None = None,
     ) -> list[dict[str, Any]]:
-        """Runs matching a filter expression, as dicts (no environment)."""
+        """Runs matching a filter expression, as dicts (no environment).
+
+        Args:
+            within: only runs of these projects (access control on the team server).
+        """
         now = time.time()
-        stmt = self._runs_stmt(LIST_COLUMNS, project, filter, now)
+        stmt = self._runs_stmt(LIST_COLUMNS, project, filter, now, within)
         if ids is not None:
             stmt = stmt.where(runs.c.id.in_(list(ids)))
         stmt = stmt.order_by(*query.order_by(order, self.dialect, now, self.heartbeat_timeout))
@@ -532,9 +539,10 @@ class SQLStore:
         with self.read() as conn:
             return [self._row(dict(r._mapping), now) for r in conn.execute(stmt)]
 
-    def count_runs(self, project: str | None = None, filter: str | None = None) -> int:
+    def count_runs(self, project: str | None = None, filter: str | None = None,
+                   within: Iterable[str] | None = None) -> int:
         now = time.time()
-        stmt = self._runs_stmt([runs.c.id], project, filter, now).subquery()
+        stmt = self._runs_stmt([runs.c.id], project, filter, now, within).subquery()
         with self.read() as conn:
             return int(conn.execute(select(func.count()).select_from(stmt)).scalar() or 0)
 

@@ -14,7 +14,7 @@ import struct
 import zlib
 from typing import Any
 
-from fastapi import APIRouter, Body, Query, Request, Response
+from fastapi import APIRouter, Query, Request, Response
 from pydantic import BaseModel
 
 from ..._jsonsafe import float_out
@@ -89,9 +89,13 @@ def last_seq(run_id: str, svc: Svc, stream: str = Query("main", max_length=64)) 
     return LastSeq(last_seq=svc.store.last_seq(run_id, stream))
 
 
+class Heartbeat(BaseModel):
+    time: float
+
+
 @router.post("/{run_id}/heartbeat", status_code=204, summary="Mark a running run alive")
-def heartbeat(run_id: str, svc: Svc, body: dict[str, float] = Body(...)) -> Response:
-    svc.store.heartbeat(run_id, float(body.get("time", 0.0)))
+def heartbeat(run_id: str, body: Heartbeat, svc: Svc) -> Response:
+    svc.store.heartbeat(run_id, body.time)
     return Response(status_code=204)
 
 
