@@ -43,7 +43,11 @@ def resolve_settings(store: Any, settings: Settings | None) -> Settings:
 
 
 def services(request: Request) -> Services:
-    """FastAPI dependency: the app's :class:`Services`."""
+    """FastAPI dependency: the app's :class:`Services` (on the team server, the request's
+    own, whose store enforces the user's project roles)."""
+    scoped = getattr(request.state, "services", None)
+    if scoped is not None:
+        return scoped  # type: ignore[no-any-return]
     return request.app.state.services  # type: ignore[no-any-return]
 
 

@@ -96,7 +96,7 @@ class HTTPStore:
         wanted = {d for r in records for d in _digests(r.header)} - self._uploaded
         if not wanted or self._blobs_dir is None:
             return
-        missing = self._request("POST", "/blobs/missing", json={"digests": sorted(wanted)})
+        missing = self._request("POST", "/ingest/blobs/missing", json={"digests": sorted(wanted)})
         from ..blobs import LocalBlobStore
 
         local = LocalBlobStore(self._blobs_dir)
@@ -104,7 +104,7 @@ class HTTPStore:
             if not local.exists(digest):
                 continue  # nothing we can send; the server reports the file as missing
             with local.open(digest) as fh:
-                self._request("PUT", f"/blobs/{digest}", content=fh.read(),
+                self._request("PUT", f"/ingest/blobs/{digest}", content=fh.read(),
                               headers={"Content-Type": "application/octet-stream"})
         self._uploaded |= wanted
 

@@ -32,8 +32,8 @@ MIGRATIONS: list[tuple[str, Migration]] = [
                                     "media")),
     ("artifacts", lambda c: __import__("labtrack.artifacts.tables", fromlist=["_"]).create(c)),
     ("sweeps", lambda c: __import__("labtrack.sweeps.tables", fromlist=["_"]).create_tables(c)),
-    ("auth", lambda c: __import__("labtrack.server.auth_tables", fromlist=["_"]).create(c)),
     ("ui views", lambda c: __import__("labtrack.server.tables", fromlist=["_"]).create(c)),
+    ("auth", lambda c: __import__("labtrack.server.auth_tables", fromlist=["_"]).create(c)),
 ]
 
 
