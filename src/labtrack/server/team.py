@@ -7,7 +7,6 @@ to the login page. Each request then sees the store through a
 rate-limited per client address. Keys and passwords are never logged.
 """
 
-from __future__ import annotations
 
 import re
 import threading

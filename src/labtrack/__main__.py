@@ -1,0 +1,5 @@
+"""``python -m labtrack``: the CLI."""
+
+from .cli import main
+
+main()

@@ -1,0 +1,5 @@
+"""``python -m labtrack.cli``."""
+
+from . import main
+
+main()
