@@ -179,6 +179,8 @@ class Writer:
     # -- ingest ----------------------------------------------------------------
     def ingest(self) -> None:
         """Move buffered rows into per-series columns and update the stats."""
+        import numpy as np
+
         with self._ingest_lock:
             dq = self.rows
             n = len(dq)
@@ -187,14 +189,42 @@ class Writer:
             popleft = dq.popleft
             items = [popleft() for _ in range(n)]
             steps, times, dicts = zip(*items, strict=True)
-            for group in self._groups(steps, times, dicts):
-                self._ingest_group(*group)
+            parts: dict[str, list[tuple[Any, Any, Any, Any]]] = {}
+            kinds: dict[str, str] = {}
+            for keys, g_steps, g_times, values, positions, first in self._groups(
+                    steps, times, dicts):
+                s, tt, arr = self._arrays(keys, g_steps, g_times, values)
+                pos = np.asarray(positions, dtype=np.int64)
+                for j, key in enumerate(keys):
+                    parts.setdefault(key, []).append((pos, s, arr[:, j], tt))
+                    kind = _kind(first[key])
+                    kinds[key] = kind if kinds.get(key, kind) == kind else "float"
+            for key, pieces in parts.items():
+                if len(pieces) == 1:
+                    _, s, col, tt = pieces[0]
+                else:
+                    # a key logged in rows with different key sets: back in logging order
+                    order = np.argsort(np.concatenate([p[0] for p in pieces]), kind="stable")
+                    s = np.concatenate([p[1] for p in pieces])[order]
+                    col = np.concatenate([p[2] for p in pieces])[order]
+                    tt = np.concatenate([p[3] for p in pieces])[order]
+                self._cols.setdefault(key, []).append((s, col, tt))
+                st = self.stats.get(key)
+                if st is None:
+                    st = self.stats[key] = Stats(kind=kinds[key])
+                elif st.kind != "float" and kinds[key] != st.kind:
+                    st.kind = "float"
+                if (len(s) > 1 and bool((np.diff(s) < 0).any())) or (
+                        st.count and int(s[0]) < st.last_step):
+                    st.backwards = True
+                st.merge(col, max(int(s[-1]), st.last_step))
             self.summary_dirty = True
 
     @staticmethod
     def _groups(steps: tuple[int, ...], times: tuple[float, ...],
                 dicts: tuple[dict[str, Any], ...]) -> list[tuple[Any, ...]]:
-        """Split rows into groups that share one key set: (keys, steps, times, values, first).
+        """Split rows into groups that share one key set:
+        (keys, steps, times, values, positions in the batch, first row).
 
         The common case (every row has the same keys) is handled with C-level
         map/itemgetter calls only; mixed batches fall back to a loop.
@@ -213,21 +243,22 @@ class Writer:
             else:
                 if width == 1:
                     values = [(v,) for v in values]
-                return [(keys, steps, times, values, first)]
+                return [(keys, steps, times, values, range(len(steps)), first)]
         buckets: dict[tuple[str, ...], tuple[list[int], list[float], list[tuple[Any, ...]],
-                                              dict[str, Any]]] = {}
-        for step, t, row in zip(steps, times, dicts, strict=True):
+                                              list[int], dict[str, Any]]] = {}
+        for i, (step, t, row) in enumerate(zip(steps, times, dicts, strict=True)):
             sig = tuple(row)
             g = buckets.get(sig)
             if g is None:
-                buckets[sig] = g = ([], [], [], row)
+                buckets[sig] = g = ([], [], [], [], row)
             g[0].append(step)
             g[1].append(t)
             g[2].append(tuple(row.values()))
-        return [(sig, g[0], g[1], g[2], g[3]) for sig, g in buckets.items() if sig]
+            g[3].append(i)
+        return [(sig, *g) for sig, g in buckets.items() if sig]
 
-    def _ingest_group(self, keys: tuple[str, ...], steps: Any, times: Any,
-                      vals: list[tuple[Any, ...]], first: dict[str, Any]) -> None:
+    def _arrays(self, keys: tuple[str, ...], steps: Any, times: Any,
+                vals: list[tuple[Any, ...]]) -> tuple[Any, Any, Any]:
         import numpy as np
 
         s = np.array(steps, dtype=np.int64)
@@ -238,19 +269,7 @@ class Writer:
             arr = np.array([[_safe_float(v) for v in r] for r in vals], dtype=np.float64)
             self._warn_once("overflow", "a logged integer is beyond the float64 range "
                             "and was stored as +/-inf")
-        arr = arr.reshape(len(s), len(keys))
-        backwards = bool(len(s) > 1 and (np.diff(s) < 0).any())
-        for j, key in enumerate(keys):
-            col = arr[:, j]
-            self._cols.setdefault(key, []).append((s, col, tt))
-            st = self.stats.get(key)
-            if st is None:
-                st = self.stats[key] = Stats(kind=_kind(first[key]))
-            elif st.kind != "float" and _kind(first[key]) != st.kind:
-                st.kind = "float"
-            if backwards or (st.count and int(s[0]) < st.last_step):
-                st.backwards = True
-            st.merge(col, int(s[-1]))
+        return s, tt, arr.reshape(len(s), len(keys))
 
     # -- flush -----------------------------------------------------------------
     def flush(self, final: bool = False) -> None:

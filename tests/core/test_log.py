@@ -253,3 +253,16 @@ def test_module_level_api() -> None:
     r = _read(run.id)
     assert r.config == {"before": 1, "lr": 0.1, "batch": 32}
     assert r.summary["s"] == 5
+
+
+def test_a_key_shared_by_rows_with_different_keys_keeps_step_order() -> None:
+    run = labtrack.init(project="p")
+    for epoch in range(5):
+        run.log({"epoch": epoch, "train/loss": 1.0 / (epoch + 1)})
+        run.log({"epoch": epoch, "val/acc": epoch / 10})
+    run.finish()
+    r = _read(run.id)
+    steps, values, _ = r.series("epoch")
+    assert list(steps) == list(range(10))
+    assert list(values) == [e for e in range(5) for _ in range(2)]
+    assert not {s["key"]: s for s in r.series_info()}["epoch"]["backwards"]
