@@ -66,7 +66,8 @@ class Run:
         from ._summary import Summary
 
         self.summary = Summary(self._computed_summary, lambda: self._mark("summary"))
-        self.dir = settings.runs_dir / run_id
+        self._run_dir = settings.runs_dir / run_id
+        self._save_patterns: list[tuple[str, str | None]] = []
         make_sink = None
         if settings.mode == "online" and not settings.url:
             from .store import open_store
@@ -84,7 +85,7 @@ class Run:
         if settings.url and settings.mode == "online":
             from .sync import write_ack
 
-            self._writer.on_applied = lambda seq: write_ack(self.dir, settings.run_stream, seq)
+            self._writer.on_applied = lambda seq: write_ack(self._run_dir, settings.run_stream, seq)
         self._rows = self._writer.rows
         self._max_buffer = settings.max_buffer
         self._time = time.time
@@ -146,6 +147,14 @@ class Run:
     @property
     def settings(self) -> Settings:
         return self._settings
+
+    @property
+    def dir(self) -> str:
+        """A folder for files to keep with the run (wandb's ``run.dir``): whatever is in it
+        at ``finish()`` is saved with the run."""
+        path = self._run_dir / "files"
+        path.mkdir(parents=True, exist_ok=True)
+        return str(path)
 
     @property
     def url(self) -> str:
@@ -270,7 +279,12 @@ class Run:
 
         entries = []
         for key, value in media.items():
-            record = value.to_record(put_blob)
+            if isinstance(value, (list, tuple)):
+                items = [v.to_record(put_blob) for v in value]
+                record = {"_type": "list", "item_type": items[0].get("_type"), "items": items,
+                          "count": len(items)}
+            else:
+                record = value.to_record(put_blob)
             entries.append({"key": key, "step": step, "record": record})
         with self._lock:
             self._once.setdefault("media", []).extend(entries)
@@ -355,7 +369,15 @@ class Run:
         pattern = os.fspath(path)
         matches = sorted(globmod.glob(pattern, recursive=True)) if any(
             c in pattern for c in "*?[") else [pattern]
-        if not matches or not all(os.path.exists(m) for m in matches):
+        if policy in ("end", "live"):
+            # like wandb: the files may not exist yet; they are saved (again) at finish()
+            self._save_patterns.append((pattern, base_path))
+            matches = [m for m in matches if os.path.exists(m)]
+            if not matches:
+                return []
+        elif policy == "now_if_any":
+            matches = [m for m in matches if os.path.exists(m)]
+        elif not matches or not all(os.path.exists(m) for m in matches):
             raise FileNotFoundError(f"save(): no file matches {pattern!r}")
         blobs = LocalBlobStore(self._settings.blobs_dir)
         saved = []
@@ -371,6 +393,19 @@ class Run:
             self._once.setdefault("files", []).extend(entries)
         self._writer.wake()
         return saved
+
+    def _save_at_finish(self) -> None:
+        """Files in run.dir and save(policy="end"/"live") patterns are kept at finish."""
+        try:
+            for pattern, base in self._save_patterns:
+                self.save(pattern, base_path=base, policy="now_if_any")
+            files = self._run_dir / "files"
+            if files.is_dir() and any(files.iterdir()):
+                self.save(str(files / "**" / "*"), base_path=str(files), policy="now_if_any")
+        except OSError as err:
+            from .writer import _warn
+
+            _warn(f"run {self._id}: could not save files at finish: {err}")
 
     def _add_file_bytes(self, name: str, data: bytes) -> None:
         from .blobs import LocalBlobStore
@@ -401,6 +436,7 @@ class Run:
         state = self._exit_state or ("finished" if not exit_code else "failed")
         if self.should_stop and state == "finished":
             state = "early_terminated"
+        self._save_at_finish()
         capture = getattr(self, "_capture_thread", None)
         if capture is not None:  # short runs: let the environment snapshot land
             capture.join(timeout=min(5.0, self._settings.finish_timeout))

@@ -79,5 +79,7 @@ def flatten(data: Any, prefix: str, out: dict[str, Any], media: dict[str, Any],
             flatten(value, full, out, media, depth + 1)
         elif is_media(value):
             media[full] = value
+        elif isinstance(value, (list, tuple)) and value and all(map(is_media, value)):
+            media[full] = list(value)  # e.g. a gallery of Images under one key
         else:
             out[full] = to_number(full, value)

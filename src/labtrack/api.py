@@ -38,7 +38,8 @@ class Api:
 
     def runs(self, project: str | None = None, filter: str | dict[str, Any] | None = None,
              order: str | None = None, per_page: int | None = None,
-             limit: int | None = None, filters: Any = None, **kwargs: Any) -> list[ApiRun]:
+             limit: int | None = None, filters: Any = None, path: str | None = None,
+             **kwargs: Any) -> list[ApiRun]:
         """Runs of a project (all projects when None) matching a filter expression.
 
         Args:
@@ -48,6 +49,8 @@ class Api:
         """
         if filters is not None and filter is None:
             filter = filters
+        if project is None and path is not None:
+            project = path
         if isinstance(filter, dict):
             from .filters.mongo import mongo_to_expression
 

@@ -266,3 +266,32 @@ def test_a_key_shared_by_rows_with_different_keys_keeps_step_order() -> None:
     assert list(steps) == list(range(10))
     assert list(values) == [e for e in range(5) for _ in range(2)]
     assert not {s["key"]: s for s in r.series_info()}["epoch"]["backwards"]
+
+
+def test_lists_of_media_under_one_key() -> None:
+    import numpy as np
+
+    run = labtrack.init(project="p")
+    run.log({"examples": [labtrack.Image(np.zeros((4, 4, 3))), labtrack.Image(np.ones((4, 4)))]})
+    run.finish()
+    (record,) = _read(run.id).media("examples")
+    assert record["kind"] == "list" and record["record"]["count"] == 2
+    assert [i["_type"] for i in record["record"]["items"]] == ["image", "image"]
+    with pytest.raises(TypeError, match="mixed"):
+        labtrack.init(project="p").log({"mixed": [labtrack.Image(np.zeros((2, 2))), 3]})
+
+
+def test_files_in_run_dir_and_save_policies_are_kept(tmp_path: Path) -> None:
+    import os
+
+    run = labtrack.init(project="p")
+    with open(os.path.join(run.dir, "model.txt"), "w") as fh:
+        fh.write("weights")
+    later = tmp_path / "later.ckpt"
+    assert run.save(str(tmp_path / "*.ckpt"), base_path=str(tmp_path), policy="end") == []
+    later.write_text("checkpoint")
+    with pytest.raises(FileNotFoundError):
+        run.save(str(tmp_path / "missing.bin"))
+    run.finish()
+    names = {f["path"] for f in _read(run.id).files()}
+    assert {"model.txt", "later.ckpt"} <= names
