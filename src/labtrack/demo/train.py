@@ -123,6 +123,13 @@ def train_mlp(config: dict[str, Any], run: Any, seed: int = 0,
     report = labtrack.plot.classification_report(y_test, pred, probas=probs,
                                                  labels=[str(i) for i in range(10)])
     run.log({f"test/{k}": v for k, v in report.items()})
+    import os
+    import tempfile
+
+    with tempfile.TemporaryDirectory() as tmp:  # the weights, as a versioned model artifact
+        path = os.path.join(tmp, "mlp.npz")
+        np.savez(path, **params)
+        run.log_model(path, name="digits-mlp", aliases=[f"hidden-{hidden}"])
     return test_acc
 
 

@@ -58,6 +58,9 @@ def compare() -> Response:
 
 @router.get("/projects/{project}")
 @router.get("/projects/{project}/charts")
+@router.get("/projects/{project}/artifacts")
+@router.get("/projects/{project}/artifacts/{name}")
+@router.get("/projects/{project}/sweeps")
 def project_page(project: str, svc: Svc) -> Response:
     names = {p["name"] for p in svc.store.projects()}
     return shell(200 if project in names else 404)
@@ -67,6 +70,17 @@ def project_page(project: str, svc: Svc) -> Response:
 def run_page(run_id: str, svc: Svc) -> Response:
     try:
         svc.store.get_run(run_id)
+    except NotFoundError:
+        return shell(404)
+    return shell()
+
+
+@router.get("/sweeps/{sweep_id}")
+def sweep_page(sweep_id: str, svc: Svc) -> Response:
+    from ..sweeps.store import SweepIndex
+
+    try:
+        SweepIndex(svc.store).get(sweep_id)
     except NotFoundError:
         return shell(404)
     return shell()

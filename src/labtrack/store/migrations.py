@@ -34,6 +34,7 @@ MIGRATIONS: list[tuple[str, Migration]] = [
     ("sweeps", lambda c: __import__("labtrack.sweeps.tables", fromlist=["_"]).create_tables(c)),
     ("ui views", lambda c: __import__("labtrack.server.tables", fromlist=["_"]).create(c)),
     ("auth", lambda c: __import__("labtrack.server.auth_tables", fromlist=["_"]).create(c)),
+    ("reports", lambda c: __import__("labtrack.reports.tables", fromlist=["_"]).create(c)),
 ]
 
 

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from . import files, ingest, metrics, projects, runs, views
+from . import artifacts, files, ingest, media, metrics, projects, runs, sweeps, views
 
 
 def api_router() -> APIRouter:
     """All API routes under ``/api/v1``."""
     router = APIRouter(prefix="/api/v1")
-    for module in (projects, runs, metrics, files, views, ingest):
+    for module in (projects, runs, metrics, files, views, ingest, media, artifacts, sweeps):
         router.include_router(module.router)
     return router
 
