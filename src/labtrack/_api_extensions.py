@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib
 from typing import Any
 
 EXTENSIONS: dict[str, str] = {
@@ -25,9 +24,6 @@ def api_extension(api: Any, name: str) -> Any:
     target = EXTENSIONS.get(name)
     if target is None:
         raise AttributeError(f"'Api' object has no attribute {name!r}")
-    module_name, func_name = target.split(":")
-    try:
-        func = getattr(importlib.import_module(module_name), func_name)
-    except ImportError as err:
-        raise AttributeError(f"Api.{name} is not available: {err}") from err
-    return func.__get__(api)
+    from ._extensions import bind
+
+    return bind(api, f"Api.{name}", target)

@@ -30,17 +30,22 @@ NOOPS = {"alert", "log_code", "mark_preempting", "status", "display", "to_html",
 _warned: set[str] = set()
 
 
+def bind(owner: Any, label: str, target: str) -> Any:
+    """Import ``"module:function"`` and bind it to ``owner`` as a method."""
+    module_name, func_name = target.split(":")
+    try:
+        func = getattr(importlib.import_module(module_name), func_name)
+    except ImportError as err:
+        raise AttributeError(f"{label} is not available: {err}") from err
+    return func.__get__(owner)
+
+
 def run_extension(run: Any, name: str) -> Any:
     if name.startswith("_"):
         raise AttributeError(name)
     target = EXTENSIONS.get(name)
     if target is not None:
-        module_name, func_name = target.split(":")
-        try:
-            func = getattr(importlib.import_module(module_name), func_name)
-        except ImportError as err:
-            raise AttributeError(f"Run.{name} is not available: {err}") from err
-        return func.__get__(run)
+        return bind(run, f"Run.{name}", target)
     if name in NOOPS:
         def noop(*args: Any, **kwargs: Any) -> None:
             if name not in _warned:
