@@ -9,7 +9,7 @@ import sys
 import time
 import warnings
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from . import _current, _lifecycle
 from ._names import new_run_id, new_run_name, valid_run_id
@@ -313,7 +313,7 @@ class DisabledRun:
     def __enter__(self) -> DisabledRun:
         return self
 
-    def __exit__(self, *exc: Any) -> bool:
+    def __exit__(self, *exc: Any) -> Literal[False]:
         return False
 
 

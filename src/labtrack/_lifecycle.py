@@ -59,7 +59,7 @@ def _wrap_sys_exit() -> None:
             _exit_code = code if isinstance(code, int) else 1
         original(code)
 
-    sys.exit = exit
+    sys.exit = exit  # type: ignore[assignment]
 
 
 def _install_sigterm() -> None:

@@ -10,7 +10,7 @@ import traceback
 import warnings
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from . import _current
 from ._config import Config
@@ -471,7 +471,7 @@ class Run:
     def __enter__(self) -> Run:
         return self
 
-    def __exit__(self, exc_type: Any, exc: BaseException | None, tb: Any) -> bool:
+    def __exit__(self, exc_type: Any, exc: BaseException | None, tb: Any) -> Literal[False]:
         if exc is not None:
             state = "killed" if isinstance(exc, KeyboardInterrupt) else "failed"
             self._mark_failed(exc, state)

@@ -162,6 +162,7 @@ class Settings:
         """
         if overrides is None:
             return []
+        items: Any
         if isinstance(overrides, Settings):
             items = dataclasses.asdict(overrides).items()
         elif isinstance(overrides, dict):

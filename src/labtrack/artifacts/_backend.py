@@ -48,6 +48,10 @@ class Backend:
     @classmethod
     def for_store(cls, store: Any) -> Backend:
         """A backend over an open store (an ``Api``'s); its directory holds the blobs."""
+        from .remote import is_remote
+
+        if is_remote(store):  # a team server: one backend per client (its key decides)
+            return cls(Settings().dir, store=store)
         if getattr(store, "dialect", "") == "sqlite":
             directory = Path(store.where).parent
         else:
@@ -70,6 +74,10 @@ class Backend:
     @property
     def index(self) -> Any:
         """The :class:`~labtrack.artifacts.index.ArtifactIndex` of this store."""
+        if self._index is None:
+            from .remote import remote_index
+
+            self._index = remote_index(self)  # team server (LABTRACK_URL), else local
         if self._index is None:
             from .index import ArtifactIndex
 

@@ -385,6 +385,9 @@ class Artifact:
             entries = [e for e in entries if e["path"] in wanted]
         total = sum(int(e["size"]) for e in entries)
         with progress(total, f"downloading {self.qualified_name}") as advance:
+            fetch = getattr(backend.index, "fetch_blobs", None)  # team server: blobs first
+            if fetch is not None:
+                fetch(self.id, entries)
             materialize(backend, entries, target, self.qualified_name, advance)
         if paths is not None and len(paths) == 1:
             return str(target.joinpath(*paths[0].split("/")))

@@ -98,7 +98,7 @@ class S3BlobStore:
             body = self.client.get_object(Bucket=self.bucket, Key=self.key(digest))["Body"]
         except ClientError as err:
             raise NotFoundError(f"blob {digest} is missing from s3://{self.bucket}") from err
-        return _Readable(body)
+        return _Readable(body)  # type: ignore[return-value]
 
     def get_bytes(self, digest: str, verify: bool = True) -> bytes:
         with self.open(digest) as fh:

@@ -21,10 +21,9 @@ from ._common import (
 
 
 def _index(store_dir: Path | None) -> Any:
-    from ..store import open_store
-    from ..sweeps.store import SweepIndex
+    from ..sweeps.remote import open_index
 
-    return SweepIndex(open_store(store_dir))
+    return open_index(store_dir)  # the team server when LABTRACK_URL is set
 
 
 project_option = click.option("--project", "-p", metavar="P",

@@ -128,7 +128,7 @@ def train_mlp(config: dict[str, Any], run: Any, seed: int = 0,
 
     with tempfile.TemporaryDirectory() as tmp:  # the weights, as a versioned model artifact
         path = os.path.join(tmp, "mlp.npz")
-        np.savez(path, **params)
+        np.savez(path, **params)  # type: ignore[arg-type]
         run.log_model(path, name="digits-mlp", aliases=[f"hidden-{hidden}"])
     return test_acc
 

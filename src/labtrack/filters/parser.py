@@ -204,7 +204,7 @@ class _Parser:
         tok = self.peek()
         if tok.kind == "op":
             self.take()
-            right = self.operand()
+            right: Any = self.operand()
             if not isinstance(left, Field) and not isinstance(right, Field):
                 raise self.error("a comparison needs a field such as config.lr or state", start)
             return Cmp(tok.value, left, right, start.pos)
@@ -216,7 +216,7 @@ class _Parser:
         if tok.kind == "kw" and tok.value == "in":
             self.take()
             if self.peek().kind == "punct" and self.peek().value == "[":
-                right: Any = self.literal_list()
+                right = self.literal_list()
             else:
                 right = self.operand()
             if not isinstance(left, Field) and not isinstance(right, Field):

@@ -33,7 +33,7 @@ try:  # zstandard is a dependency; zlib keeps old files and odd installs readabl
     _ZC = _zstd.ZstdCompressor(level=1)
     _ZD = _zstd.ZstdDecompressor()
 except ImportError:  # pragma: no cover - exercised only without zstandard
-    _zstd = None
+    _zstd = None  # type: ignore[assignment]
 
 
 class Points(NamedTuple):

@@ -158,6 +158,7 @@ class Compiler:
         return self.compare_column(left, op, right, node.pos)
 
     def compare_json(self, field: Field, op: str, value: Any, pos: int) -> ColumnElement[Any]:
+        clause: ColumnElement[Any]
         if op in ("~", "!~"):
             if not isinstance(value, str):
                 raise self.fail("'~' matches a text pattern such as \"resnet*\"", pos)
@@ -185,6 +186,7 @@ class Compiler:
         if name == "tags":
             raise self.fail('use "name" in tags to test tags', pos)
         col = self.column(field)
+        clause: ColumnElement[Any]
         if name in TIME_FIELDS and isinstance(value, str):
             value = parse_time(value, self, pos)
         if op in ("~", "!~"):

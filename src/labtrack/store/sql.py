@@ -233,9 +233,11 @@ class SQLStore:
         if pid is None:
             pid = conn.execute(select(projects.c.id).where(projects.c.name == name)).scalar()
             if pid is None:
-                pid = conn.execute(
+                key = conn.execute(
                     insert(projects).values(name=name, created_at=now, updated_at=now)
-                ).inserted_primary_key[0]
+                ).inserted_primary_key
+                assert key is not None
+                pid = key[0]
             self._project_ids[name] = int(pid)
         return int(pid)
 

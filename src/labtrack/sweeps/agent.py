@@ -35,7 +35,6 @@ from labtrack._config import Config
 from labtrack.errors import UsageError
 from labtrack.settings import Settings
 from labtrack.sweeps.config import SweepConfig, load_sweep_config
-from labtrack.sweeps.store import SweepIndex
 
 #: consecutive failed runs at the start after which the agent gives up (as wandb does)
 MAX_INITIAL_FAILURES = 5
@@ -91,7 +90,7 @@ class Agent:
         cwd: str | os.PathLike[str] | None = None,
         quiet: bool | None = None,
     ) -> None:
-        from labtrack.store import open_store
+        from labtrack.sweeps.remote import open_index
 
         if count is not None and count < 1:
             raise UsageError(f"count must be >= 1 (got {count})")
@@ -102,7 +101,7 @@ class Agent:
                              "at a time (start several agent processes instead)")
         settings = Settings()
         self.store_dir = Path(dir).expanduser().resolve() if dir is not None else settings.dir
-        self.index = SweepIndex(open_store(self.store_dir))
+        self.index = open_index(self.store_dir)  # the team server when LABTRACK_URL is set
         self.sweep_id = self.index.resolve(sweep_id, project)
         sweep = self.index.get(self.sweep_id)
         self.project: str = sweep["project"]

@@ -43,8 +43,7 @@ def sweep(
             ``program`` is not found in the current directory.
     """
     from labtrack.errors import UsageError
-    from labtrack.store import open_store
-    from labtrack.sweeps.store import SweepIndex
+    from labtrack.sweeps.remote import open_index
 
     if prior_runs:
         raise UsageError("prior_runs is not supported by labtrack.sweep()")
@@ -53,11 +52,11 @@ def sweep(
         check_program(config, Path.cwd())
     settings = Settings()
     name = project or config.project or settings.project
-    store = open_store(Path(dir).expanduser() if dir is not None else settings.dir)
+    index = open_index(dir)  # the team server when LABTRACK_URL is set
     try:
-        created = SweepIndex(store).create(config.raw, name)
+        created = index.create(config.raw, name)
     finally:
-        store.close()
+        index.store.close()
     if not settings.silent:
         import sys
 
@@ -127,9 +126,9 @@ class ApiSweep:
     def runs(self) -> list[ApiRun]:
         """The sweep's runs that have started, in claim order."""
         from labtrack.api import ApiRun
-        from labtrack.sweeps.store import SweepIndex
+        from labtrack.sweeps.remote import index_for
 
-        order = [t["run_id"] for t in SweepIndex(self._api.store).trials(self.id)]
+        order = [t["run_id"] for t in index_for(self._api.store).trials(self.id)]
         rows = {r["id"]: r for r in self._api.store.runs(ids=order)}
         return [ApiRun(self._api, rows[i]) for i in order if i in rows]
 
@@ -166,16 +165,16 @@ def api_sweep(api: Api, path: str) -> ApiSweep:
     Raises:
         NotFoundError: no such sweep.
     """
-    from labtrack.sweeps.store import SweepIndex
+    from labtrack.sweeps.remote import index_for
 
-    index = SweepIndex(api.store)
+    index = index_for(api.store)
     return ApiSweep(api, index.get(index.resolve(path)))
 
 
 def api_sweeps(api: Api, project: str | None = None) -> list[ApiSweep]:
     """``Api.sweeps(project)``: the sweeps of a project (all when None), newest first."""
-    from labtrack.sweeps.store import SweepIndex
+    from labtrack.sweeps.remote import index_for
 
     if project and "/" in project:
         project = project.rsplit("/", 1)[1]
-    return [ApiSweep(api, row) for row in SweepIndex(api.store).list_sweeps(project)]
+    return [ApiSweep(api, row) for row in index_for(api.store).list_sweeps(project)]

@@ -12,8 +12,8 @@ from typing import TYPE_CHECKING, Any
 from labtrack.errors import ConfigError
 from labtrack.sweeps.command import flatten_params
 from labtrack.sweeps.config import SweepConfig, load_sweep_config
+from labtrack.sweeps.remote import index_for
 from labtrack.sweeps.search import count_grid
-from labtrack.sweeps.store import SweepIndex
 
 if TYPE_CHECKING:
     from labtrack.store.sql import SQLStore
@@ -76,7 +76,7 @@ def sweep_page(store: SQLStore, sweep_id: str) -> dict[str, Any]:
 # -- internals -----------------------------------------------------------------------
 def _load(store: SQLStore, sweep_id: str
           ) -> tuple[dict[str, Any], SweepConfig, list[dict[str, Any]]]:
-    index = SweepIndex(store)
+    index = index_for(store)  # a team server's client too
     sweep = index.get(sweep_id)
     return sweep, load_sweep_config(sweep["config"]), index.trials(sweep_id)
 

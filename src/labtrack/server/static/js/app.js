@@ -5,6 +5,8 @@ import { projectPage } from './pages/project.js';
 import { runPage } from './pages/run.js';
 import { comparePage } from './pages/compare.js';
 import { notFoundPage } from './pages/notfound.js';
+import { artifactPage } from './pages/artifact.js';
+import { sweepPage } from './pages/sweep.js';
 import { preloadPlotly } from './plot.js';
 
 const ROUTES = [
@@ -13,6 +15,9 @@ const ROUTES = [
   [/^\/projects\/([^/]+)\/charts\/?$/, (m, ctx) => projectPage(ctx, decodeURIComponent(m[1]), 'charts')],
   [/^\/runs\/([^/]+)\/?$/, (m, ctx) => runPage(ctx, decodeURIComponent(m[1]))],
   [/^\/compare\/?$/, (m, ctx) => comparePage(ctx)],
+  [/^\/projects\/([^/]+)\/(artifacts|sweeps)\/?$/, (m, ctx) => projectPage(ctx, decodeURIComponent(m[1]), m[2])],
+  [/^\/projects\/([^/]+)\/artifacts\/([^/]+)\/?$/, (m, ctx) => artifactPage(ctx, decodeURIComponent(m[1]), decodeURIComponent(m[2]))],
+  [/^\/sweeps\/([^/]+)\/?$/, (m, ctx) => sweepPage(ctx, decodeURIComponent(m[1]))],
 ];
 
 let cleanup = null;
@@ -47,7 +52,7 @@ async function render() {
   }
   firstLoad = false;
   // pages with charts start downloading plotly.js now; it runs once their first data is asked for
-  if (/^\/(runs\/|compare|projects\/[^/]+\/charts)/.test(location.pathname)) preloadPlotly();
+  if (/^\/(runs\/|compare|sweeps\/|projects\/[^/]+\/charts)/.test(location.pathname)) preloadPlotly();
   for (const [re, page] of ROUTES) {
     const m = location.pathname.match(re);
     if (m) {

@@ -3,6 +3,8 @@ import { api } from '../api.js';
 import { fmtNum, h } from '../dom.js';
 import { runsTab } from './runs_table.js';
 import { chartsTab } from './project_charts.js';
+import { artifactsTab } from './artifacts.js';
+import { sweepsTab } from './sweep.js';
 
 const DEFAULT_FIELDS = ['name', 'state', 'created_at', 'duration', 'tags'];
 
@@ -95,10 +97,10 @@ export async function projectPage(ctx, project, tab) {
   const emptyColumns = { fields: [], config: [], summary: [] };
   const prefetch = tab === 'charts' ? prefetchCharts(project) : null;
   const [info, columns] = await Promise.all([api.get(`/projects/${enc}`),
-    tab === 'charts' ? emptyColumns : api.get(`/projects/${enc}/columns`)]);
+    tab !== 'runs' ? emptyColumns : api.get(`/projects/${enc}/columns`)]);
   document.title = `${project} · labtrack`;
   ctx.setCrumbs({ label: 'Projects', href: '/' }, { label: project });
-  ctx.main.dataset.page = tab === 'charts' ? 'project-charts' : 'project-runs';
+  ctx.main.dataset.page = `project-${tab}`;
   const state = new ProjectState(project, columns);
 
   const tabLink = (id, label, href) => h('a', {
@@ -110,9 +112,13 @@ export async function projectPage(ctx, project, tab) {
         info.running ? ` · ${info.running} running` : '')),
   ), h('div', { class: 'tabs', role: 'tablist' },
     tabLink('runs', 'Runs', `/projects/${enc}`),
-    tabLink('charts', 'Charts', `/projects/${enc}/charts`)));
+    tabLink('charts', 'Charts', `/projects/${enc}/charts`),
+    tabLink('artifacts', 'Artifacts', `/projects/${enc}/artifacts`),
+    tabLink('sweeps', 'Sweeps', `/projects/${enc}/sweeps`)));
   const body = h('div', { class: 'tab-body' });
   ctx.main.append(body);
   if (tab === 'charts') await chartsTab(ctx, body, state, prefetch);
+  else if (tab === 'artifacts') await artifactsTab(ctx, body, project);
+  else if (tab === 'sweeps') await sweepsTab(ctx, body, project);
   else await runsTab(ctx, body, state);
 }

@@ -6,6 +6,8 @@ import {
   svgIcon, tabs, toast,
 } from '../dom.js';
 import { chartControls, chartGrid, colourMap } from '../plot.js';
+import { runArtifactsTab } from './artifacts.js';
+import { mediaTab } from './media.js';
 
 const POLL_MS = 1500;
 const CONSOLE_PREFIX = 'console/';
@@ -37,7 +39,8 @@ function diffView(text) {
 export async function runPage(ctx, runId) {
   const enc = encodeURIComponent(runId);
   let run = await api.get(`/runs/${enc}`);
-  const [series, files] = await Promise.all([api.get(`/runs/${enc}/series`), api.get(`/runs/${enc}/files`)]);
+  const [series, files, mediaKeys, arts] = await Promise.all([api.get(`/runs/${enc}/series`), api.get(`/runs/${enc}/files`),
+    api.get(`/runs/${enc}/media`), api.get(`/runs/${enc}/artifacts`).catch(() => ({ logged: [], used: [] }))]);
   ctx.main.dataset.page = 'run';
   const consoleFiles = files.filter((f) => f.path.startsWith(CONSOLE_PREFIX));
   let tab = new URLSearchParams(location.search).get('tab') || 'overview';
@@ -108,6 +111,8 @@ export async function runPage(ctx, runId) {
     systemKeys = list.filter((s) => s.key.startsWith('system/') && s.count).map((s) => s.key);
     tabItems = [['overview', 'Overview'], ['charts', `Charts (${metricKeys.length})`]];
     if (systemKeys.length) tabItems.push(['system', 'System']);
+    if (mediaKeys.length) tabItems.push(['media', `Media (${mediaKeys.length})`]);
+    if (arts.logged.length || arts.used.length) tabItems.push(['artifacts', `Artifacts (${arts.logged.length + arts.used.length})`]);
     if (consoleFiles.length) tabItems.push(['logs', 'Logs']);
     tabItems.push(['files', `Files (${files.length})`]);
     if (!tabItems.some(([id]) => id === tab)) tab = 'overview';
@@ -130,6 +135,8 @@ export async function runPage(ctx, runId) {
     else if (tab === 'charts') charts(metricKeys, chartOpts, 'This run has no metrics yet.');
     else if (tab === 'system') charts(systemKeys, systemOpts, 'No system metrics.');
     else if (tab === 'logs') logs();
+    else if (tab === 'media') grid = mediaTab(body, run.id, mediaKeys);
+    else if (tab === 'artifacts') runArtifactsTab(body, arts);
     else files_();
   }
 

@@ -1,0 +1,491 @@
+"""``/api/v1/remote``: artifacts for SDKs talking to a team server.
+
+The calls of :class:`~labtrack.artifacts.index.ArtifactIndex`, one route each, run
+server-side in the same transactions as on a local store. Project roles apply:
+reading needs ``reader``, committing and editing ``writer``, deleting ``admin``; a
+project with no members yet is claimed by its first writer (as when logging runs).
+
+Big blobs travel in parts (resumable): ``POST /remote/uploads`` names the blob and
+answers which parts the server already holds (the upload id depends only on the
+user and the digest, so a restarted client continues where it stopped); each part
+is ``PUT /remote/uploads/{id}/{n}``; ``POST /remote/uploads/{id}/complete`` checks
+the digest and moves the blob into the blob store (a directory or S3).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+import os
+import re
+import shutil
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+from fastapi import APIRouter, Query, Request, Response
+from fastapi.responses import JSONResponse, StreamingResponse
+from pydantic import BaseModel, Field
+
+from ..._jsonsafe import to_jsonable
+from ...errors import NotFoundError, UsageError
+from ..deps import Services, Svc
+
+router = APIRouter(prefix="/remote", tags=["remote"])
+
+DIGEST = re.compile(r"^[0-9a-f]{64}$")
+UPLOAD_ID = re.compile(r"^[0-9a-f]{32}$")
+PART_SIZE = 8 << 20
+MIN_PART, MAX_PART = 1 << 20, 64 << 20
+MAX_PARTS = 10_000
+STALE_UPLOAD = 7 * 24 * 3600.0
+BLOCK = 1 << 20
+
+
+# -- roles (shared with remote_sweeps) ----------------------------------------------------
+def base_store(svc: Services) -> Any:
+    """The server's own store (a team server wraps it in a ScopedStore per request)."""
+    return getattr(svc.store, "base", svc.store)
+
+
+def require(svc: Services, project: str, need: str, *, claim: bool = False) -> None:
+    """Check the request's role in ``project`` (nothing to check without auth).
+
+    With ``claim``, a project that has no members yet becomes the user's (admin).
+    """
+    check = getattr(svc.store, "require", None)
+    if check is None:
+        return
+    if claim and not svc.store.auth.members(project):
+        svc.store.auth.claim_project(svc.store.user, project)
+    check(project, need)
+
+
+def visible(svc: Services) -> set[str] | None:
+    """Projects the request may read; None means all."""
+    seen = getattr(svc.store, "visible", None)
+    return None if seen is None else seen()
+
+
+def user_name(svc: Services) -> str:
+    user = getattr(svc.store, "user", None)
+    return str(getattr(user, "name", "") or "")
+
+
+def _index(svc: Services) -> Any:
+    from ...artifacts.index import ArtifactIndex
+
+    return ArtifactIndex(base_store(svc), _IndexBlobs.wrap(svc.blobs))
+
+
+def _version(svc: Services, version_id: int, need: str = "reader") -> dict[str, Any]:
+    info = _index(svc).version(version_id)
+    try:
+        require(svc, info["project"], need)
+    except NotFoundError:
+        raise NotFoundError(f"artifact version {version_id} does not exist") from None
+    return info  # type: ignore[no-any-return]
+
+
+class _IndexBlobs:
+    """What ArtifactIndex needs of a blob store that is not a local directory (S3):
+    ``exists`` for commits, ``path(d).stat()/unlink()`` to free blobs on delete."""
+
+    def __init__(self, blobs: Any) -> None:
+        self._blobs = blobs
+
+    @classmethod
+    def wrap(cls, blobs: Any) -> Any:
+        return blobs if hasattr(blobs, "path") else cls(blobs)
+
+    def exists(self, digest: str) -> bool:
+        return bool(self._blobs.exists(digest))
+
+    def path(self, digest: str) -> Any:
+        return _RemoteBlob(self._blobs, digest)
+
+    def clean_incoming(self) -> None:
+        return None
+
+
+class _RemoteBlob:
+    def __init__(self, blobs: Any, digest: str) -> None:
+        self._blobs, self._digest = blobs, digest
+
+    def stat(self) -> Any:
+        if not self._blobs.exists(self._digest):
+            raise FileNotFoundError(self._digest)
+        return os.stat_result((0, 0, 0, 0, 0, 0, self._blobs.size(self._digest), 0, 0, 0))
+
+    def unlink(self) -> None:
+        self._blobs.delete(self._digest)
+
+
+# -- artifacts ------------------------------------------------------------------------------
+class EntryIn(BaseModel):
+    path: str = Field(min_length=1, max_length=1000)
+    digest: str | None = Field(None, max_length=200)
+    size: int = Field(ge=0)
+    ref: str | None = Field(None, max_length=4000)
+
+
+class CommitIn(BaseModel):
+    project: str = Field(min_length=1, max_length=200)
+    name: str = Field(min_length=1, max_length=200)
+    type: str = Field(min_length=1, max_length=200)
+    entries: list[EntryIn] = Field(max_length=1_000_000)
+    digest: str = Field(pattern=r"^[0-9a-f]{64}$")
+    description: str | None = None
+    metadata: dict[str, Any] | None = None
+    aliases: list[str] = Field(default_factory=list, max_length=100)
+    run_id: str | None = Field(None, max_length=64)
+
+
+class UseIn(BaseModel):
+    run_id: str = Field(min_length=1, max_length=64)
+
+
+class UpdateIn(BaseModel):
+    aliases: list[str] | None = Field(None, max_length=100)
+    add_aliases: list[str] = Field(default_factory=list, max_length=100)
+    metadata: dict[str, Any] | None = None
+    description: str | None = None
+
+
+class EdgesIn(BaseModel):
+    version_ids: list[int] = Field(default_factory=list, max_length=10_000)
+    run_ids: list[str] = Field(default_factory=list, max_length=10_000)
+
+
+class RunIdsIn(BaseModel):
+    run_ids: list[str] = Field(max_length=10_000)
+
+
+def _out(value: Any) -> Any:
+    return to_jsonable(value)
+
+
+@router.post("/artifacts/commit", summary="Commit an artifact version (blobs uploaded first)",
+             responses={409: {"description": "blobs missing: upload them, then retry"}})
+def commit(body: CommitIn, request: Request, svc: Svc) -> Any:
+    """Make a version visible, as ``ArtifactIndex.commit``; 409 lists missing blobs."""
+    from ...artifacts.index import MissingBlobsError
+
+    require(svc, body.project, "writer", claim=True)
+    for entry in body.entries:
+        if entry.ref is None and (entry.digest is None or not DIGEST.match(entry.digest)):
+            raise UsageError(f"entry {entry.path!r} needs a sha256 digest or a ref")
+    try:
+        info = _index(svc).commit(
+            body.project, body.name, body.type, [e.model_dump() for e in body.entries],
+            body.digest, description=body.description, metadata=body.metadata,
+            aliases=body.aliases, run_id=body.run_id)
+    except MissingBlobsError as err:
+        return JSONResponse({"error": str(err), "type": "MissingBlobsError",
+                             "missing": err.digests}, status_code=409)
+    return _out(info)
+
+
+@router.get("/artifacts/versions/{version_id}", summary="One artifact version")
+def version(version_id: int, svc: Svc) -> Any:
+    return _out(_version(svc, version_id))
+
+
+@router.get("/artifacts/versions/{version_id}/files", summary="The manifest of a version")
+def files(version_id: int, svc: Svc) -> Any:
+    _version(svc, version_id)
+    return _out(_index(svc).files(version_id))
+
+
+@router.post("/artifacts/versions/{version_id}/use", status_code=204,
+             summary="Record that a run used a version")
+def use(version_id: int, body: UseIn, svc: Svc) -> Response:
+    info = _version(svc, version_id)
+    try:
+        run = base_store(svc).get_run(body.run_id)
+    except NotFoundError:
+        run = None  # the run's first records may still be on their way
+    require(svc, run["project"] if run is not None else info["project"], "writer")
+    _index(svc).record_use(version_id, body.run_id)
+    return Response(status_code=204)
+
+
+@router.patch("/artifacts/versions/{version_id}", summary="Edit aliases, metadata, description")
+def update(version_id: int, body: UpdateIn, svc: Svc) -> Any:
+    _version(svc, version_id, "writer")
+    return _out(_index(svc).update(version_id, aliases=body.aliases,
+                                   add_aliases=body.add_aliases, metadata=body.metadata,
+                                   description=body.description))
+
+
+@router.delete("/artifacts/versions/{version_id}", summary="Delete a version (frees blobs)")
+def delete_version(version_id: int, svc: Svc, force: bool = False) -> Any:
+    _version(svc, version_id, "admin")
+    return _out(_index(svc).delete_version(version_id, force=force))
+
+
+@router.get("/artifacts/resolve", summary="The version a reference names")
+def resolve(svc: Svc, ref: str = Query(min_length=1, max_length=500),
+            project: str | None = Query(None, max_length=200),
+            type: str | None = Query(None, max_length=200)) -> Any:
+    if project is not None:
+        require(svc, project, "reader")
+    info = _index(svc).resolve(ref, project=project, type=type)
+    try:
+        require(svc, info["project"], "reader")
+    except NotFoundError:
+        raise NotFoundError(f"no artifact named {ref!r}") from None
+    return _out(info)
+
+
+@router.get("/artifacts/collections", summary="Artifacts with version counts")
+def collections(svc: Svc, project: str | None = Query(None, max_length=200),
+                type: str | None = Query(None, max_length=200)) -> Any:
+    if project is not None:
+        require(svc, project, "reader")
+    rows = _index(svc).collections(project, type)
+    seen = visible(svc)
+    return _out([r for r in rows if seen is None or r["project"] in seen])
+
+
+@router.get("/artifacts/types", summary="Artifact types with collection counts")
+def types(svc: Svc, project: str | None = Query(None, max_length=200)) -> Any:
+    if project is not None:
+        require(svc, project, "reader")
+        return _index(svc).types(project)
+    seen = visible(svc)
+    if seen is None:
+        return _index(svc).types(None)
+    counts: dict[str, int] = {}
+    for row in _index(svc).collections(None, None):
+        if row["project"] in seen:
+            counts[row["type"]] = counts.get(row["type"], 0) + 1
+    return [{"type": t, "collections": n} for t, n in sorted(counts.items())]
+
+
+@router.get("/artifacts/projects/{project}/{name}/versions",
+            summary="Every version of one artifact, newest first")
+def versions(project: str, name: str, svc: Svc) -> Any:
+    require(svc, project, "reader")
+    return _out(_index(svc).versions(project, name))
+
+
+@router.post("/artifacts/edges", summary="Lineage edges of versions or runs")
+def edges(body: EdgesIn, svc: Svc) -> Any:
+    seen = visible(svc)
+    rows = _index(svc).edges(body.version_ids, body.run_ids)
+    return _out([e for e in rows if seen is None or e["version"]["project"] in seen])
+
+
+@router.post("/artifacts/run_info", summary="Name, project and state of runs")
+def run_info(body: RunIdsIn, svc: Svc) -> Any:
+    seen = visible(svc)
+    rows = _index(svc).run_info(body.run_ids)
+    return _out({k: v for k, v in rows.items() if seen is None or v["project"] in seen})
+
+
+@router.get("/artifacts/versions/{version_id}/blobs/{digest}",
+            summary="Download one file of a version by digest",
+            responses={200: {"content": {"application/octet-stream": {}}}})
+def download(version_id: int, digest: str, svc: Svc) -> StreamingResponse:
+    from sqlalchemy import select
+
+    from ...artifacts.tables import artifact_files as files_t
+
+    if not DIGEST.match(digest):
+        raise UsageError(f"{digest!r} is not a sha256 hex digest")
+    _version(svc, version_id)
+    with base_store(svc).read() as conn:
+        found = conn.execute(select(files_t.c.path).where(
+            files_t.c.version_id == version_id, files_t.c.digest == digest,
+            files_t.c.ref.is_(None)).limit(1)).first()
+    if found is None:
+        raise NotFoundError(f"artifact version {version_id} has no file with digest {digest}")
+    fh = svc.blobs.open(digest)
+    return StreamingResponse(_blocks(fh), media_type="application/octet-stream",
+                             headers={"X-Content-Type-Options": "nosniff"})
+
+
+def _blocks(fh: Any) -> Iterator[bytes]:
+    with fh:
+        while True:
+            block = fh.read(BLOCK)
+            if not block:
+                return
+            yield block
+
+
+# -- resumable uploads ----------------------------------------------------------------------
+class UploadIn(BaseModel):
+    digest: str = Field(pattern=r"^[0-9a-f]{64}$")
+    size: int = Field(ge=0, le=MAX_PART * MAX_PARTS)
+    part_size: int = Field(PART_SIZE, ge=MIN_PART, le=MAX_PART)
+
+
+class UploadOut(BaseModel):
+    id: str
+    part_size: int
+    parts: int
+    received: list[int]
+    complete: bool
+
+
+def _uploads_dir(svc: Services) -> Path:
+    return Path(svc.settings.dir) / "uploads"
+
+
+def _upload_id(svc: Services, digest: str) -> str:
+    return hashlib.sha256(f"{user_name(svc)}\0{digest}".encode()).hexdigest()[:32]
+
+
+def _load_upload(svc: Services, upload_id: str) -> tuple[Path, dict[str, Any]]:
+    if not UPLOAD_ID.match(upload_id):
+        raise NotFoundError(f"no upload {upload_id!r}")
+    folder = _uploads_dir(svc) / upload_id
+    try:
+        meta = json.loads((folder / "meta.json").read_text())
+    except (OSError, ValueError):
+        raise NotFoundError(f"no upload {upload_id!r}: start it again") from None
+    if meta.get("user") != user_name(svc):
+        raise NotFoundError(f"no upload {upload_id!r}")
+    return folder, meta
+
+
+def _parts(meta: dict[str, Any]) -> int:
+    return max(1, -(-int(meta["size"]) // int(meta["part_size"])))
+
+
+def _part_length(meta: dict[str, Any], part: int) -> int:
+    size, step = int(meta["size"]), int(meta["part_size"])
+    return min(step, size - part * step)
+
+
+def _received(folder: Path, meta: dict[str, Any]) -> list[int]:
+    out = []
+    for n in range(_parts(meta)):
+        path = folder / f"{n:06d}.part"
+        if path.exists() and path.stat().st_size == _part_length(meta, n):
+            out.append(n)
+    return out
+
+
+def _sweep_stale(root: Path) -> None:
+    try:
+        entries = list(os.scandir(root))
+    except OSError:
+        return
+    cutoff = time.time() - STALE_UPLOAD
+    for entry in entries:
+        try:
+            if entry.is_dir() and entry.stat().st_mtime < cutoff:
+                shutil.rmtree(entry.path, ignore_errors=True)
+        except OSError:
+            pass
+
+
+@router.post("/uploads", response_model=UploadOut, summary="Start or resume a blob upload")
+def start_upload(body: UploadIn, svc: Svc) -> UploadOut:
+    """The upload of blob ``digest`` in parts; ``received`` lists the parts the server has."""
+    if svc.blobs.exists(body.digest):
+        return UploadOut(id="", part_size=body.part_size, parts=0, received=[], complete=True)
+    root = _uploads_dir(svc)
+    upload_id = _upload_id(svc, body.digest)
+    folder = root / upload_id
+    try:
+        folder_meta = _load_upload(svc, upload_id)[1]
+    except NotFoundError:
+        folder_meta = None
+    if folder_meta is None or folder_meta["size"] != body.size:
+        _sweep_stale(root)
+        shutil.rmtree(folder, ignore_errors=True)
+        folder.mkdir(parents=True, exist_ok=True)
+        folder_meta = {"digest": body.digest, "size": body.size, "part_size": body.part_size,
+                       "user": user_name(svc), "started": time.time()}
+        if _parts(folder_meta) > MAX_PARTS:
+            raise UsageError(f"{body.size} bytes in parts of {body.part_size} is more than "
+                             f"{MAX_PARTS} parts; use bigger parts")
+        (folder / "meta.json").write_text(json.dumps(folder_meta))
+    return UploadOut(id=upload_id, part_size=int(folder_meta["part_size"]),
+                     parts=_parts(folder_meta), received=_received(folder, folder_meta),
+                     complete=False)
+
+
+@router.put("/uploads/{upload_id}/{part}", status_code=204, summary="Upload one part")
+async def put_part(upload_id: str, part: int, request: Request, svc: Svc) -> Response:
+    import anyio
+
+    folder, meta = await anyio.to_thread.run_sync(_load_upload, svc, upload_id)
+    if not 0 <= part < _parts(meta):
+        raise UsageError(f"part {part} is out of range: this upload has {_parts(meta)} parts")
+    expected = _part_length(meta, part)
+    declared = request.headers.get("content-length")
+    if declared is not None and declared.isdigit() and int(declared) != expected:
+        raise UsageError(f"part {part} must be {expected} bytes, not {declared}")
+    data = bytearray()
+    async for block in request.stream():
+        data += block
+        if len(data) > expected:
+            raise UsageError(f"part {part} must be {expected} bytes")
+    if len(data) != expected:
+        raise UsageError(f"part {part} must be {expected} bytes, got {len(data)}")
+    await anyio.to_thread.run_sync(_write_part, folder, part, bytes(data))
+    return Response(status_code=204)
+
+
+def _write_part(folder: Path, part: int, data: bytes) -> None:
+    tmp = folder / f".{part:06d}.{os.getpid()}.{time.monotonic_ns()}"
+    tmp.write_bytes(data)
+    os.replace(tmp, folder / f"{part:06d}.part")
+
+
+class _Parts(io.RawIOBase):
+    """The parts of an upload read back as one stream."""
+
+    def __init__(self, paths: list[Path]) -> None:
+        self._paths = paths
+        self._fh: Any = None
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        while True:
+            if self._fh is None:
+                if not self._paths:
+                    return 0
+                self._fh = open(self._paths.pop(0), "rb")  # noqa: SIM115 - closed below
+            n = self._fh.readinto(buffer)
+            if n:
+                return int(n)
+            self._fh.close()
+            self._fh = None
+
+    def close(self) -> None:
+        if self._fh is not None:
+            self._fh.close()
+        super().close()
+
+
+@router.post("/uploads/{upload_id}/complete", status_code=204,
+             summary="Check the digest and store the uploaded blob")
+def complete_upload(upload_id: str, svc: Svc) -> Response:
+    folder, meta = _load_upload(svc, upload_id)
+    missing = sorted(set(range(_parts(meta))) - set(_received(folder, meta)))
+    if missing:
+        raise UsageError(f"upload {upload_id} lacks part(s) {missing[:10]}; send them first")
+    paths = [folder / f"{n:06d}.part" for n in range(_parts(meta))]
+    hasher = hashlib.sha256()
+    with io.BufferedReader(_Parts(list(paths)), BLOCK) as stream:
+        for block in iter(lambda: stream.read(BLOCK), b""):
+            hasher.update(block)
+    if hasher.hexdigest() != meta["digest"]:
+        shutil.rmtree(folder, ignore_errors=True)
+        raise UsageError(f"upload {upload_id}: the parts do not add up to blob "
+                            f"{meta['digest']}; upload it again")
+    if not svc.blobs.exists(meta["digest"]):
+        with io.BufferedReader(_Parts(list(paths)), BLOCK) as stream:
+            svc.blobs.put_stream(stream)
+    shutil.rmtree(folder, ignore_errors=True)
+    return Response(status_code=204)
