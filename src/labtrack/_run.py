@@ -350,6 +350,12 @@ class Run:
         parts.update(once)
         return parts
 
+    def _add_event(self, key: str, event: dict[str, Any]) -> None:
+        """Append an event (artifact logged/used ...) to the run's next log record."""
+        with self._lock:
+            self._once.setdefault(key, []).append(to_jsonable(event))
+        self._writer.wake()
+
     def _set_once(self, key: str, value: Any) -> None:
         with self._lock:
             self._once[key] = value

@@ -26,6 +26,9 @@ class SyncReport:
     records: int = 0
     torn: list[str] = field(default_factory=list)
     errors: dict[str, str] = field(default_factory=dict)
+    # artifact events of the applied records, replayed once every run is in the index
+    events: list[tuple[float, str, Path, dict[str, Any]]] = field(default_factory=list,
+                                                                  repr=False)
 
 
 def run_logs(store_dir: Path, run_ids: Iterable[str] | None = None) -> list[tuple[str, Path]]:
@@ -48,6 +51,42 @@ def streams(run_dir: Path) -> list[tuple[str, Path]]:
     return out
 
 
+def replay_artifact_events(store: Any, report: SyncReport) -> None:
+    """Re-commit artifact versions and lineage recorded in run logs (local index only),
+    in the order they happened: versions before the runs that used them.
+
+    Commits are idempotent (same digest, same version), so replaying twice changes nothing.
+    """
+    events, report.events = sorted(report.events, key=lambda e: e[0]), []
+    if not events or not hasattr(store, "engine"):
+        return
+    from .artifacts.index import ArtifactIndex
+    from .blobs import LocalBlobStore
+
+    index = ArtifactIndex(store, LocalBlobStore(events[0][2].parent.parent / "blobs"))
+    for _, run_id, _, event in events:
+        try:
+            if event.get("entries") is not None:
+                info = index.commit(event["project"], event["name"], event["type"],
+                                    event["entries"], event["digest"],
+                                    description=event.get("description"),
+                                    metadata=event.get("metadata"),
+                                    aliases=event.get("aliases") or (),
+                                    run_id=run_id if event["kind"] == "logged" else None,
+                                    version=event.get("version"))
+            else:
+                info = index.resolve(f"{event['name']}", project=event["project"])
+                if info.get("digest") != event.get("digest"):
+                    continue
+            if event["kind"] == "used":
+                index.record_use(int(info["id"]), run_id)
+        except Exception as err:  # noqa: BLE001 - one bad event must not stop a rebuild
+            import sys
+
+            print(f"labtrack: run {run_id}: could not restore artifact "
+                  f"{event.get('name')}: {err}", file=sys.stderr)
+
+
 def sync_run(store: object, run_id: str, run_dir: Path, report: SyncReport) -> int:
     """Apply the records of a run's logs that the store lacks; returns how many."""
     applied = 0
@@ -56,6 +95,9 @@ def sync_run(store: object, run_id: str, run_dir: Path, report: SyncReport) -> i
         scan = ScanResult(0, 0, False)
         batch = []
         for record in iter_records(log_path, after_seq=after, scan=scan):
+            for event in record.header.get("artifact_events") or ():
+                when = float(record.header.get("time", 0.0))
+                report.events.append((when, run_id, run_dir, event))
             batch.append(record)
             if len(batch) >= BATCH:
                 store.apply(run_id, batch, stream)  # type: ignore[attr-defined]
@@ -138,6 +180,7 @@ def sync(
                         write_ack(path, stream, store.last_seq(run_id, stream))
             except (RunLogError, StoreError, OSError) as err:
                 report.errors[run_id] = str(err)
+        replay_artifact_events(store, report)
         if progress:
             progress(len(logs), len(logs), "")
     finally:

@@ -251,3 +251,29 @@ def test_sys_exit_code_marks_failed(child_env: dict[str, str]) -> None:
     assert proc.returncode == 2
     r = labtrack.Api().run("exit2")
     assert r.state == "failed" and r.exit_code == 2
+
+
+def test_rebuild_restores_artifacts_and_lineage(store_dir: Path, tmp_path: Path) -> None:
+    data = tmp_path / "data.csv"
+    data.write_text("a,b\n1,2\n")
+    producer = labtrack.init(project="art", id="producer")
+    art = labtrack.Artifact("table", type="dataset")
+    art.add_file(str(data))
+    producer.log_artifact(art, aliases=["best"])
+    data.write_text("a,b\n3,4\n")
+    art2 = labtrack.Artifact("table", type="dataset")
+    art2.add_file(str(data))
+    producer.log_artifact(art2)
+    producer.finish()
+    consumer = labtrack.init(project="art", id="consumer")
+    consumer.use_artifact("table:v0")
+    consumer.finish()
+    report = sync(store_dir, rebuild=True)
+    assert not report.errors
+    api = labtrack.Api()
+    v0 = api.artifact("art/table:v0")
+    assert v0.version == "v0" and "best" in v0.aliases
+    assert api.artifact("art/table:latest").version == "v1"
+    assert v0.logged_by() == "producer" and v0.used_by() == ["consumer"]
+    assert sync(store_dir, rebuild=True).runs == 2  # replay again: same result
+    assert api.artifact("art/table:v1").version == "v1"

@@ -521,6 +521,10 @@ class Artifact:
                          if not e.get("ref")]
                 store_files(backend, local)
         self._bind(backend, info)
+        self._committed = {"project": project, "name": self._name, "type": self._type,
+                           "digest": digest, "entries": entries,
+                           "description": self.description, "metadata": self._metadata,
+                           "aliases": wanted, "version": info.get("version")}
         return self
 
     def _stage(self, backend: Backend) -> list[dict[str, Any]]:

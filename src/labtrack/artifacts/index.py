@@ -78,7 +78,7 @@ class ArtifactIndex:
     def commit(self, project: str, name: str, type: str, entries: list[dict[str, Any]],
                digest: str, *, description: str | None = None,
                metadata: dict[str, Any] | None = None, aliases: Sequence[str] = (),
-               run_id: str | None = None) -> dict[str, Any]:
+               run_id: str | None = None, version: int | None = None) -> dict[str, Any]:
         """Make a version visible: v(N+1), or the existing version with the same digest.
 
         ``entries`` are ``{"path", "digest", "size", "ref"}``. "latest" and ``aliases``
@@ -96,7 +96,7 @@ class ArtifactIndex:
             try:
                 with self.store.write() as conn:
                     return self._commit(conn, project, name, type, entries, digest,
-                                        description, metadata, wanted, run_id)
+                                        description, metadata, wanted, run_id, version)
             except sa_exc.IntegrityError:
                 if attempt == 7:
                     raise StoreError(f"could not commit artifact {project}/{name}: it kept "
@@ -107,7 +107,7 @@ class ArtifactIndex:
     def _commit(self, conn: Connection, project: str, name: str, type: str,
                 entries: list[dict[str, Any]], digest: str, description: str | None,
                 metadata: dict[str, Any] | None, aliases: list[str],
-                run_id: str | None) -> dict[str, Any]:
+                run_id: str | None, version: int | None = None) -> dict[str, Any]:
         now = time.time()
         row = conn.execute(select(coll_t.c.id, coll_t.c.type).where(
             coll_t.c.project == project, coll_t.c.name == name)).first()
@@ -133,8 +133,12 @@ class ArtifactIndex:
                     raise MissingBlobsError(missing)
             number = conn.execute(select(func.max(vers_t.c.version)).where(
                 vers_t.c.collection_id == cid)).scalar()
+            next_number = 0 if number is None else int(number) + 1
+            if version is not None and conn.execute(select(vers_t.c.id).where(
+                    vers_t.c.collection_id == cid, vers_t.c.version == version)).first() is None:
+                next_number = version  # replaying a run log keeps the original numbering
             vid = _new_id(conn.execute(insert(vers_t).values(
-                collection_id=cid, version=0 if number is None else int(number) + 1,
+                collection_id=cid, version=next_number,
                 digest=digest, size=sum(int(e["size"]) for e in entries),
                 file_count=len(entries), description=description, metadata=metadata or {},
                 state="committed", created_at=now, created_by=run_id,

@@ -65,7 +65,9 @@ def log_artifact(run: Any, artifact_or_path: Artifact | str | os.PathLike[str],
         art = artifact_or_path
     else:
         art = _from_path(artifact_or_path, name, type or "unspecified")
-    return art._log(_backend(run), run.project, _run_id(run), aliases)
+    art._log(_backend(run), run.project, _run_id(run), aliases)
+    _record_event(run, "logged", art)
+    return art
 
 
 def use_artifact(run: Any, artifact_or_name: Artifact | str, type: str | None = None,
@@ -90,6 +92,7 @@ def use_artifact(run: Any, artifact_or_name: Artifact | str, type: str | None = 
         art = Artifact._from_version(backend, info)
     assert art.id is not None
     (art._backend or backend).index.record_use(art.id, run.id)
+    _record_event(run, "used", art)
     return art
 
 
@@ -102,6 +105,7 @@ def use_dataset(run: Any, path: str | os.PathLike[str], name: str | None = None)
     art = _from_path(path, name, "dataset")
     art._log(_backend(run), run.project, None, None)
     _backend(run).index.record_use(art.id, run.id)
+    _record_event(run, "used", art)
     return art
 
 
@@ -153,3 +157,19 @@ def log_without_run(artifact: Artifact, project: str | None = None,
     settings = Settings()
     backend = Backend.for_dir(dir if dir is not None else settings.dir)
     return artifact._log(backend, project or settings.project, None, aliases)
+
+
+def _record_event(run: Any, kind: str, art: Artifact) -> None:
+    """Put the artifact event in the run log too, so `labtrack sync --rebuild` restores
+    versions, aliases and lineage (the log is the truth)."""
+    add = getattr(run, "_add_event", None)
+    if add is None or art._info is None:
+        return
+    info = art._info
+    event: dict[str, Any] = {"kind": kind, "project": info.get("project"),
+                             "name": art._name, "digest": info.get("digest")}
+    committed = getattr(art, "_committed", None)
+    if kind == "logged" and committed is not None:
+        event.update(committed)
+        event["kind"] = kind
+    add("artifact_events", event)

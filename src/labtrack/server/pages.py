@@ -61,6 +61,8 @@ def compare() -> Response:
 @router.get("/projects/{project}/artifacts")
 @router.get("/projects/{project}/artifacts/{name}")
 @router.get("/projects/{project}/sweeps")
+@router.get("/projects/{project}/reports")
+@router.get("/projects/{project}/reports/new")
 def project_page(project: str, svc: Svc) -> Response:
     names = {p["name"] for p in svc.store.projects()}
     return shell(200 if project in names else 404)
@@ -81,6 +83,18 @@ def sweep_page(sweep_id: str, svc: Svc) -> Response:
 
     try:
         SweepIndex(svc.store).get(sweep_id)
+    except NotFoundError:
+        return shell(404)
+    return shell()
+
+
+@router.get("/reports/{report_id}")
+@router.get("/reports/{report_id}/edit")
+def report_page(report_id: str, svc: Svc) -> Response:
+    from ..reports.index import ReportIndex
+
+    try:
+        ReportIndex(svc.store).get(report_id)
     except NotFoundError:
         return shell(404)
     return shell()

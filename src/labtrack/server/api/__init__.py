@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from . import artifacts, files, ingest, media, metrics, projects, runs, sweeps, views
+from . import artifacts, files, ingest, media, metrics, projects, reports, runs, sweeps, views
 
 
 def api_router() -> APIRouter:
@@ -12,7 +12,8 @@ def api_router() -> APIRouter:
     from . import remote_artifacts, remote_sweeps  # SDK-facing (team server)
 
     router = APIRouter(prefix="/api/v1")
-    for module in (projects, runs, metrics, files, views, ingest, media, artifacts, sweeps):
+    for module in (projects, runs, metrics, files, views, ingest, media, artifacts, sweeps,
+                   reports):
         router.include_router(module.router)
     router.include_router(remote_artifacts.router)
     router.include_router(remote_sweeps.router)

@@ -7,6 +7,8 @@ import { comparePage } from './pages/compare.js';
 import { notFoundPage } from './pages/notfound.js';
 import { artifactPage } from './pages/artifact.js';
 import { sweepPage } from './pages/sweep.js';
+import { reportPage } from './pages/report.js';
+import { reportEditorPage } from './pages/report_editor.js';
 import { preloadPlotly } from './plot.js';
 
 const ROUTES = [
@@ -18,6 +20,10 @@ const ROUTES = [
   [/^\/projects\/([^/]+)\/(artifacts|sweeps)\/?$/, (m, ctx) => projectPage(ctx, decodeURIComponent(m[1]), m[2])],
   [/^\/projects\/([^/]+)\/artifacts\/([^/]+)\/?$/, (m, ctx) => artifactPage(ctx, decodeURIComponent(m[1]), decodeURIComponent(m[2]))],
   [/^\/sweeps\/([^/]+)\/?$/, (m, ctx) => sweepPage(ctx, decodeURIComponent(m[1]))],
+  [/^\/projects\/([^/]+)\/reports\/?$/, (m, ctx) => projectPage(ctx, decodeURIComponent(m[1]), 'reports')],
+  [/^\/projects\/([^/]+)\/reports\/new\/?$/, (m, ctx) => reportEditorPage(ctx, { project: decodeURIComponent(m[1]) })],
+  [/^\/reports\/([^/]+)\/?$/, (m, ctx) => reportPage(ctx, decodeURIComponent(m[1]))],
+  [/^\/reports\/([^/]+)\/edit\/?$/, (m, ctx) => reportEditorPage(ctx, { id: decodeURIComponent(m[1]) })],
 ];
 
 let cleanup = null;
@@ -52,7 +58,7 @@ async function render() {
   }
   firstLoad = false;
   // pages with charts start downloading plotly.js now; it runs once their first data is asked for
-  if (/^\/(runs\/|compare|sweeps\/|projects\/[^/]+\/charts)/.test(location.pathname)) preloadPlotly();
+  if (/^\/(runs\/|compare|sweeps\/|reports\/|projects\/[^/]+\/(charts|reports\/new))/.test(location.pathname)) preloadPlotly();
   for (const [re, page] of ROUTES) {
     const m = location.pathname.match(re);
     if (m) {

@@ -47,6 +47,8 @@ export async function comparePage(ctx) {
       h('a', { class: 'btn', href: project ? `/projects/${encodeURIComponent(project)}` : '/', 'data-nav': true }, 'Back to runs')));
     return;
   }
+  head.append(h('a', { class: 'btn', 'data-nav': true, 'data-role': 'report-selected', title: 'Start a report about these runs',
+    href: `/projects/${encodeURIComponent(project)}/reports/new?from=compare&runs=${runs.map((r) => encodeURIComponent(r.id)).join(',')}` }, 'Write report'));
   const runIds = runs.map((r) => r.id);
   const colours = colourMap(runIds);
   const names = Object.fromEntries(runs.map((r) => [r.id, { name: r.name, state: r.state }]));

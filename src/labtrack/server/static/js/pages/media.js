@@ -13,6 +13,9 @@ const SECTIONS = [
   ['av', 'Audio & video', ['audio', 'video']],
 ];
 const TABLE_ROWS_SHOWN = 500;
+const KIND_LABELS = { html: 'HTML', list: 'gallery', plot: 'chart' };
+// light to dark: plotly's own 'Blues' runs dark to light, which reads backwards for counts
+const COUNTS_SCALE = [[0, '#f5f7ff'], [0.35, '#a5b4fc'], [1, '#3730a3']];
 const PARALLEL = 4;
 // markup plotly reads in hover/text templates that our own figures use; everything else
 // a figure holds is escaped, so a user string is only ever text
@@ -96,7 +99,7 @@ function imageFigure(rec, name) {
 // -- tables -----------------------------------------------------------------------------
 function cellNode(v) {
   if (v && typeof v === 'object' && !Array.isArray(v) && v._type === 'image' && v.digest) {
-    return h('img', { class: 'cell-img', src: viewUrl(v), alt: v.caption || '', loading: 'lazy' });
+    return h('img', { class: 'cell-img', src: viewUrl(v), alt: v.caption || '' });
   }
   if (v && typeof v === 'object' && !Array.isArray(v) && v._type) return h('span', { class: 'muted' }, `[${v._type}]`);
   return fmtValue(v);
@@ -144,7 +147,7 @@ export function dataTable(columns, rows, { role = 'media-table', link = null } =
     }, c, h('span', { class: 'sort-arrow' }, sortCol === j ? (desc ? '▼' : '▲') : '')))));
     append(clear(tbody), shown.map((r) => h('tr', null, columns.map((_, j) =>
       h('td', { class: numeric[j] ? 'num' : null }, link && link(r, j)
-        ? h('a', { href: link(r, j), 'data-nav': true }, cellNode(r[j])) : cellNode(r[j])))))));
+        ? h('a', { href: link(r, j), 'data-nav': true }, cellNode(r[j])) : cellNode(r[j]))))));
   };
   filter.addEventListener('input', draw);
   draw();
@@ -162,20 +165,45 @@ async function tableNode(rec) {
 // -- plots ------------------------------------------------------------------------------
 const plots = new Set();
 
+// plotly sizes a chart by its container: draw once the element is in the page
+function attached(el) {
+  return new Promise((resolve) => {
+    const started = performance.now();
+    const check = () => {
+      if (el.isConnected || performance.now() - started > 30000) resolve(el.isConnected);
+      else requestAnimationFrame(check);
+    };
+    check();
+  });
+}
+
 async function drawFigure(el, figure, height = 340) {
   const Plotly = await loadPlotly();
+  if (!(await attached(el))) return;
   const fig = safeFigure(figure || {});
+  for (const t of fig.data || []) {
+    if (t.type === 'heatmap' && t.colorscale === 'Blues' && t.reversescale === undefined) t.colorscale = COUNTS_SCALE;
+  }
+  const named = (fig.data || []).filter((t) => t.name && t.showlegend !== false).length;
+  const legend = named > 1 || (fig.layout || {}).showlegend;
   const layout = Object.assign({}, fig.layout || {}, {
     paper_bgcolor: BASE_LAYOUT.paper_bgcolor, plot_bgcolor: BASE_LAYOUT.plot_bgcolor, font: BASE_LAYOUT.font,
     height, autosize: true, title: undefined,
-    margin: Object.assign({ l: 56, r: 16, t: 16, b: 48 }, (fig.layout || {}).margin || {}, { t: 16 }),
+    margin: Object.assign({ l: 56, r: 16, t: 16, b: 48 }, (fig.layout || {}).margin || {}, { t: legend ? 36 : 16 }),
+    // a legend above the chart leaves the plot (and a right-hand axis) its width
+    legend: Object.assign({}, (fig.layout || {}).legend || {}, { orientation: 'h', x: 0, xanchor: 'left', y: 1.02, yanchor: 'bottom' }),
   });
   for (const k of ['xaxis', 'yaxis']) layout[k] = axis(Object.assign({}, layout[k] || {}));
   await Plotly.react(el, fig.data || [], layout, PLOT_CONFIG);
   plots.add(el);
 }
 
-async function histogramNode(data) {
+function figureNode(el, figure, height, title) {
+  drawFigure(el, figure, height).catch((err) => { el.textContent = `Could not draw this chart: ${err.message}`; });
+  return title ? h('div', null, h('div', { class: 'plot-title' }, title), el) : el;
+}
+
+function histogramNode(data) {
   const el = h('div', { class: 'plot', 'data-role': 'histogram-heatmap' });
   const hm = data.heatmap;
   if (!hm) return h('p', { class: 'muted small' }, 'No histogram data.');
@@ -185,25 +213,24 @@ async function histogramNode(data) {
     figure = { data: [{ type: 'bar', x: centres, y: hm.z.map((row) => row[0]), marker: { color: '#4f46e5' },
       hovertemplate: '%{x:.4g}: %{y}<extra></extra>' }], layout: { bargap: 0.02, xaxis: { title: { text: 'value' } } } };
   } else {
-    figure = { data: [{ type: 'heatmap', x: hm.steps, y: centres, z: hm.z, colorscale: 'Blues', reversescale: false,
+    figure = { data: [{ type: 'heatmap', x: hm.steps, y: centres, z: hm.z, colorscale: COUNTS_SCALE,
       hovertemplate: 'step %{x}<br>value %{y:.4g}<br>count %{z}<extra></extra>', colorbar: { thickness: 10 } }],
     layout: { xaxis: { title: { text: 'step' } }, yaxis: { title: { text: 'value' } } } };
   }
-  await drawFigure(el, figure, 300);
-  return el;
+  return figureNode(el, figure, 300);
 }
 
-async function plotNode(rec) {
+function plotNode(rec) {
   const el = h('div', { class: 'plot', 'data-role': 'media-plot', 'data-kind': rec.kind || 'plot' });
-  await drawFigure(el, rec.figure);
-  return el;
+  const layoutTitle = ((rec.figure || {}).layout || {}).title;
+  const title = (layoutTitle && typeof layoutTitle === 'object' ? layoutTitle.text : layoutTitle) || rec.title;
+  return figureNode(el, rec.figure, 340, title ? String(title) : null);
 }
 
 // -- html, audio, video --------------------------------------------------------------------
 async function htmlNode(rec, name) {
   // no allow-scripts, no allow-same-origin: the document is inert and has no access to ours
-  const frame = h('iframe', { class: 'media-html', sandbox: '', referrerpolicy: 'no-referrer', title: name,
-    loading: 'lazy' });
+  const frame = h('iframe', { class: 'media-html', sandbox: '', referrerpolicy: 'no-referrer', title: name });
   frame.srcdoc = await api.text(`/blobs/${encodeURIComponent(rec.digest)}`);
   return h('figure', { class: 'media-figure wide' }, frame,
     h('div', { class: 'media-foot' }, h('span', { class: 'muted small' }, 'Scripts do not run here.'), downloadLink(rec, name)));
@@ -291,7 +318,7 @@ function keyCard(runId, info, queue) {
   const card = h('section', { class: `media-card kind-${info.kind.replace(/[^a-z_]/g, '')}`, 'data-key': info.key,
     'data-kind': info.kind },
   h('header', { class: 'media-head' }, h('h3', { title: info.key }, info.key),
-    h('span', { class: 'media-kind' }, info.kind.replace('_', ' '),
+    h('span', { class: 'media-kind' }, KIND_LABELS[info.kind] || info.kind.replace('_', ' '),
       info.count > 1 ? ` · ${info.count} steps` : ` · step ${info.last_step}`)), body);
   queue.push(async () => {
     try { clear(body).append(await keyBody(runId, info)); } catch (err) {

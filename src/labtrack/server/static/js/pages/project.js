@@ -5,6 +5,7 @@ import { runsTab } from './runs_table.js';
 import { chartsTab } from './project_charts.js';
 import { artifactsTab } from './artifacts.js';
 import { sweepsTab } from './sweep.js';
+import { reportsTab } from './reports.js';
 
 const DEFAULT_FIELDS = ['name', 'state', 'created_at', 'duration', 'tags'];
 
@@ -114,11 +115,13 @@ export async function projectPage(ctx, project, tab) {
     tabLink('runs', 'Runs', `/projects/${enc}`),
     tabLink('charts', 'Charts', `/projects/${enc}/charts`),
     tabLink('artifacts', 'Artifacts', `/projects/${enc}/artifacts`),
-    tabLink('sweeps', 'Sweeps', `/projects/${enc}/sweeps`)));
+    tabLink('sweeps', 'Sweeps', `/projects/${enc}/sweeps`),
+    tabLink('reports', 'Reports', `/projects/${enc}/reports`)));
   const body = h('div', { class: 'tab-body' });
   ctx.main.append(body);
   if (tab === 'charts') await chartsTab(ctx, body, state, prefetch);
   else if (tab === 'artifacts') await artifactsTab(ctx, body, project);
   else if (tab === 'sweeps') await sweepsTab(ctx, body, project);
+  else if (tab === 'reports') await reportsTab(ctx, body, project);
   else await runsTab(ctx, body, state);
 }

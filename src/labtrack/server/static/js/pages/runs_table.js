@@ -116,7 +116,8 @@ export async function runsTab(ctx, body, state) {
   const chartBtn = h('a', { class: 'btn', href: `/projects/${enc}/charts`, 'data-nav': true, 'data-role': 'chart-selected' }, svgIcon('chart'), 'Chart');
   const compareBtn = h('button', { class: 'btn', type: 'button', 'data-role': 'compare-selected' }, svgIcon('compare'), 'Compare');
   const clearBtn = h('button', { class: 'btn ghost', type: 'button' }, 'Clear');
-  const selBar = h('div', { class: 'selbar' }, selCount, chartBtn, compareBtn, clearBtn);
+  const reportBtn = h('button', { class: 'btn', type: 'button', 'data-role': 'report-selected', title: 'Start a report about the selected runs' }, svgIcon('edit'), 'Report');
+  const selBar = h('div', { class: 'selbar' }, selCount, chartBtn, compareBtn, reportBtn, clearBtn);
   const pageInfo = h('span', { class: 'page-info', 'data-role': 'page-info' });
   const prevBtn = h('button', { class: 'btn ghost', type: 'button', 'aria-label': 'Previous page' }, '‹ Prev');
   const nextBtn = h('button', { class: 'btn ghost', type: 'button', 'aria-label': 'Next page' }, 'Next ›');
@@ -131,6 +132,9 @@ export async function runsTab(ctx, body, state) {
   nextBtn.addEventListener('click', () => { state.offset += state.limit; load(); });
   sizeSel.addEventListener('change', () => { state.limit = Number(sizeSel.value); state.offset = 0; state.save(); load(); });
   clearBtn.addEventListener('click', () => { state.selection = []; state.save(); renderTable(); });
+  reportBtn.addEventListener('click', () => {
+    if (state.selection.length) ctx.navigate(`/projects/${enc}/reports/new?runs=` + state.selection.map(encodeURIComponent).join(','));
+  });
   compareBtn.addEventListener('click', () => {
     if (state.selection.length < 2) { toast('Select at least two runs to compare.'); return; }
     ctx.navigate('/compare?runs=' + state.selection.map(encodeURIComponent).join(','));
@@ -240,6 +244,7 @@ export async function runsTab(ctx, body, state) {
     selCount.textContent = selected.size ? `${selected.size} selected` : 'Select runs to chart or compare';
     chartBtn.classList.toggle('disabled', !selected.size);
     compareBtn.disabled = selected.size < 2;
+    reportBtn.disabled = !selected.size;
     clearBtn.hidden = !selected.size;
     const start = page.total ? page.offset + 1 : 0;
     pageInfo.textContent = `${fmtNum(start)}–${fmtNum(page.offset + page.runs.length)} of ${fmtNum(page.total)}`;
