@@ -31,6 +31,8 @@ class Api:
             self.store: Any = HTTPStore(url, kwargs.get("api_key") or settings.api_key)
         else:
             self.store = open_store(dir)
+            self.runs_dir = (Path(dir) if dir is not None and "://" not in str(dir)
+                             else settings.dir) / "runs"
 
     def projects(self) -> list[dict[str, Any]]:
         """Every project: ``{"name", "run_count", "last_activity", "created_at"}``."""
@@ -144,8 +146,11 @@ class ApiRun:
         return self._api.store.series(self.id)
 
     def update(self, **fields: Any) -> None:
-        """Save edits of name, tags, notes or favourite."""
-        self._api.store.update_run(self.id, **fields)
+        """Save edits of name, tags, notes or favourite (kept in the run log too)."""
+        from .edits import edit_run
+
+        runs_dir = getattr(self._api, "runs_dir", None)
+        edit_run(self._api.store, runs_dir, self.id, **fields)
         self._row.update(fields)
 
     def files(self) -> list[dict[str, Any]]:

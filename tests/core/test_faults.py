@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 import labtrack
-from labtrack.errors import StoreCorruptError, StoreReadOnlyError
+from labtrack.errors import ConflictError, StoreCorruptError, StoreReadOnlyError
 from labtrack.runlog import ScanResult, iter_records
 from labtrack.sync import sync
 
@@ -277,3 +277,18 @@ def test_rebuild_restores_artifacts_and_lineage(store_dir: Path, tmp_path: Path)
     assert v0.logged_by() == "producer" and v0.used_by() == ["consumer"]
     assert sync(store_dir, rebuild=True).runs == 2  # replay again: same result
     assert api.artifact("art/table:v1").version == "v1"
+
+
+def test_edits_survive_a_rebuild(store_dir: Path) -> None:
+    run = labtrack.init(project="p", id="edited", tags=["a"])
+    run.finish()
+    other = labtrack.init(project="p", name="taken")
+    other.finish()
+    api = labtrack.Api()
+    api.run("edited").update(name="renamed", tags=["b", "c"], notes="**why**", favorite=True)
+    with pytest.raises(ConflictError, match="already named"):
+        api.run("edited").update(name="taken")
+    sync(store_dir, rebuild=True)
+    r = labtrack.Api().run("edited")
+    assert (r.name, r.tags, r.notes) == ("renamed", ["b", "c"], "**why**")
+    assert r.as_dict()["favorite"] is True

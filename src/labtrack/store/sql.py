@@ -276,13 +276,15 @@ class SQLStore:
         if update_meta:
             for key, column in (("name", "name"), ("group", "group_name"),
                                 ("job_type", "job_type"), ("notes", "notes")):
-                if update_meta.get(key) is not None:
+                if key in update_meta and (update_meta[key] is not None or key == "notes"):
                     values[column] = update_meta[key]
             if update_meta.get("tags") is not None:
                 tags = [str(t) for t in update_meta["tags"]]
                 values.update(tags=tags, tags_text="|" + "|".join(tags) + "|" if tags else "")
             if update_meta.get("project"):
                 values["project_id"] = self._project_id(conn, update_meta["project"], now)
+            if update_meta.get("favorite") is not None:
+                values["favorite"] = bool(update_meta["favorite"])
         for key in ("config", "summary", "environment", "metric_defs"):
             if key not in h:
                 continue

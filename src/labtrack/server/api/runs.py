@@ -83,8 +83,10 @@ def edit_run(run_id: str, edit: RunEdit, svc: Svc) -> RunDetail:
     if fields:
         from sqlalchemy import exc as sa_exc
 
+        from ...edits import edit_run as save_edit
+
         try:
-            svc.store.update_run(run_id, **fields)
+            save_edit(svc.store, svc.runs_dir, run_id, **fields)
         except sa_exc.IntegrityError:
             raise ConflictError(f"another run in this project is already named "
                                 f"{fields.get('name')!r}") from None
