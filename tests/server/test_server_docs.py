@@ -13,7 +13,8 @@ def test_every_api_route_is_documented(client: Any) -> None:
     spec = client.get("/openapi.json").json()
     missing = [f"{method.upper()} {path}"
                for path, ops in spec["paths"].items() if path.startswith("/api/v1/")
-               and not path.startswith("/api/v1/ingest")  # the team server's, documented there
+               # the team server's SDK routes are documented in docs/team-server.md
+               and not path.startswith(("/api/v1/ingest", "/api/v1/remote"))
                for method in ops
                if f"| {method.upper()} | `{path}` |" not in text]
     assert not missing, f"undocumented routes: {missing}"

@@ -78,9 +78,10 @@ def ls(project: str | None, store_dir: Path | None, as_json: bool) -> None:
     """List reports (of PROJECT, or of every project), the most recently changed first."""
     from rich.table import Table
 
-    from ..reports.api import reports
+    from ..reports.index import ReportIndex
 
-    rows = [r._data for r in reports(open_api(store_dir), project)]
+    name = project.rsplit("/", 1)[-1] if project else None
+    rows = ReportIndex(open_api(store_dir).store).reports(name)
     if as_json:
         print_json(rows)
         return
@@ -105,12 +106,13 @@ def ls(project: str | None, store_dir: Path | None, as_json: bool) -> None:
 def show(ref: str, project: str | None, revision: int | None, store_dir: Path | None,
          as_json: bool) -> None:
     """Show a report: its title, author, times and Markdown body."""
-    found = _report(open_api(store_dir), ref, project)
+    api = open_api(store_dir)
+    found = _report(api, ref, project)
     data = found.to_dict()
     if revision is not None:
         from ..reports.index import ReportIndex
 
-        old = ReportIndex(found._api.store).revision(found.id, revision)
+        old = ReportIndex(api.store).revision(found.id, revision)
         data = {**data, "title": old["title"], "body": old["body"], "revision": revision}
     if as_json:
         print_json(data)

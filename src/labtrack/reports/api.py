@@ -148,7 +148,16 @@ def report(api: Any, ref: str, project: str | None = None) -> Report:
 
 def create_report(api: Any, project: str, title: str, body: str = "",
                   author: str | None = None) -> Report:
-    """Create a report in ``project``; returns it (revision 1)."""
-    data = ReportIndex(api.store).create(_project(project) or project, title, body,
-                                         author=author or _user())
+    """Create a report in ``project``; returns it (revision 1).
+
+    Raises:
+        NotFoundError: the project does not exist (it does once a run was logged to it).
+    """
+    from ..errors import NotFoundError
+
+    name = _project(project) or project
+    if name not in {p["name"] for p in api.store.projects()}:
+        raise NotFoundError(f"no project named {name!r}; a project exists once a run was "
+                            "logged to it")
+    data = ReportIndex(api.store).create(name, title, body, author=author or _user())
     return Report(api, data)

@@ -93,7 +93,7 @@ def artifact_block(ctx: BlockContext, spec: dict[str, Any]) -> dict[str, Any]:
         graph = views.lineage_graph(ctx.store, project, name, version["version"], depth=1)
         nodes = {n["id"]: n for n in graph["nodes"]}
         root = graph["root"]
-        runs = {"logged": [], "used": []}
+        runs: dict[str, list[dict[str, Any]]] = {"logged": [], "used": []}
         for edge in graph["edges"]:
             other = edge["source"] if edge["target"] == root else edge["target"]
             node = nodes.get(other, {})

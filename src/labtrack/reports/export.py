@@ -141,9 +141,37 @@ def html_to_pdf(html_path: Path, pdf_path: Path, *, chromium: str | None = None,
                 timeout: float = 60.0) -> Path:
     """Print an exported report file to PDF with headless Chromium (Playwright).
 
+    Works from inside a running event loop too (Jupyter, or another Playwright
+    session): the printing then happens in a worker thread.
+
     Raises:
         UsageError: Playwright or Chromium is missing, or the page did not finish drawing.
     """
+    import asyncio
+    import threading
+
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        _print_pdf(Path(html_path), Path(pdf_path), chromium, timeout)
+        return Path(pdf_path)
+    failure: list[BaseException] = []
+
+    def work() -> None:
+        try:
+            _print_pdf(Path(html_path), Path(pdf_path), chromium, timeout)
+        except BaseException as err:  # noqa: BLE001 - handed to the calling thread
+            failure.append(err)
+
+    worker = threading.Thread(target=work, name="labtrack-pdf")
+    worker.start()
+    worker.join()
+    if failure:
+        raise failure[0]
+    return Path(pdf_path)
+
+
+def _print_pdf(html_path: Path, pdf_path: Path, chromium: str | None, timeout: float) -> None:
     try:
         from playwright.sync_api import Error as PlaywrightError
         from playwright.sync_api import sync_playwright
@@ -160,7 +188,7 @@ def html_to_pdf(html_path: Path, pdf_path: Path, *, chromium: str | None = None,
             try:
                 # A4 minus the margins is about 710 CSS pixels wide: draw the charts at that
                 page = browser.new_page(viewport={"width": 710, "height": 1000})
-                page.goto(Path(html_path).resolve().as_uri())
+                page.goto(html_path.resolve().as_uri())
                 page.wait_for_function("document.body.dataset.ready === '1'",
                                        timeout=timeout * 1000)
                 page.emulate_media(media="print")
@@ -170,7 +198,6 @@ def html_to_pdf(html_path: Path, pdf_path: Path, *, chromium: str | None = None,
                 browser.close()
     except PlaywrightError as err:
         raise UsageError(f"PDF export failed in Chromium ({exe}): {err}") from None
-    return Path(pdf_path)
 
 
 def export_files(store: Any, report: dict[str, Any], *, html_path: Path | None = None,

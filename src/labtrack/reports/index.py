@@ -130,10 +130,14 @@ class ReportIndex:
             NotFoundError: no such report or revision.
         """
         old = self.revision(report_id, number)
-        with self.store.write() as conn:
-            current = self._current(conn, report_id)
-            self._add_revision(conn, current, old["title"], old["body"], author,
-                               f"restored revision {number}")
+        try:
+            with self.store.write() as conn:
+                current = self._current(conn, report_id)
+                self._add_revision(conn, current, old["title"], old["body"], author,
+                                   f"restored revision {number}")
+        except sa_exc.IntegrityError:
+            raise ConflictError(f"report {report_id} was saved by someone else at the same "
+                                "moment; try again") from None
         return self.get(report_id)
 
     def delete(self, report_id: str) -> None:

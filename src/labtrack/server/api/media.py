@@ -88,14 +88,15 @@ def histogram_heatmap(items: list[dict[str, Any]], bins: int = HEATMAP_BINS,
     ``steps[i]`` (plotly's heatmap layout), or None when there is nothing to draw.
     At most ``max_steps`` steps are kept, evenly spaced.
     """
-    hists = []
+    hists: list[tuple[int, list[float], list[float]]] = []
     for item in items:
         rec = item["record"]
-        edges = [_number(e) for e in rec.get("bins") or []]
+        found = [_number(e) for e in rec.get("bins") or []]
+        edges = [e for e in found if e is not None]
         counts = [_number(c) or 0.0 for c in rec.get("values") or []]
-        if len(edges) != len(counts) + 1 or not counts or any(e is None for e in edges):
+        if len(found) != len(counts) + 1 or not counts or len(edges) != len(found):
             continue
-        hists.append((int(item["step"]), [e for e in edges if e is not None], counts))
+        hists.append((int(item["step"]), edges, counts))
     if not hists:
         return None
     hists = [hists[i] for i in _pick_steps(len(hists), max_steps)]

@@ -4,44 +4,33 @@ The calls of :class:`~labtrack.artifacts.index.ArtifactIndex`, one route each, r
 server-side in the same transactions as on a local store. Project roles apply:
 reading needs ``reader``, committing and editing ``writer``, deleting ``admin``; a
 project with no members yet is claimed by its first writer (as when logging runs).
-
-Big blobs travel in parts (resumable): ``POST /remote/uploads`` names the blob and
-answers which parts the server already holds (the upload id depends only on the
-user and the digest, so a restarted client continues where it stopped); each part
-is ``PUT /remote/uploads/{id}/{n}``; ``POST /remote/uploads/{id}/complete`` checks
-the digest and moves the blob into the blob store (a directory or S3).
+Blobs arrive first, small ones through ``/ingest/blobs``, big ones in resumable
+parts through ``/remote/uploads`` (:mod:`._remote_uploads`); a version's files are
+downloaded by digest from ``/remote/artifacts/versions/{id}/blobs/{digest}``.
 """
 
 from __future__ import annotations
 
-import hashlib
-import io
-import json
 import os
 import re
-import shutil
-import time
 from collections.abc import Iterator
-from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Query, Request, Response
+from fastapi import APIRouter, Path, Query, Request, Response
 from fastapi.responses import JSONResponse, StreamingResponse
 from pydantic import BaseModel, Field
 
 from ..._jsonsafe import to_jsonable
 from ...errors import NotFoundError, UsageError
 from ..deps import Services, Svc
+from . import _remote_uploads
 
 router = APIRouter(prefix="/remote", tags=["remote"])
 
 DIGEST = re.compile(r"^[0-9a-f]{64}$")
-UPLOAD_ID = re.compile(r"^[0-9a-f]{32}$")
-PART_SIZE = 8 << 20
-MIN_PART, MAX_PART = 1 << 20, 64 << 20
-MAX_PARTS = 10_000
-STALE_UPLOAD = 7 * 24 * 3600.0
 BLOCK = 1 << 20
+INT32 = 2**31 - 1  # version ids are 32-bit integers in PostgreSQL
+VersionId = Annotated[int, Path(ge=0, le=INT32)]
 
 
 # -- roles (shared with remote_sweeps) ----------------------------------------------------
@@ -67,11 +56,6 @@ def visible(svc: Services) -> set[str] | None:
     """Projects the request may read; None means all."""
     seen = getattr(svc.store, "visible", None)
     return None if seen is None else seen()
-
-
-def user_name(svc: Services) -> str:
-    user = getattr(svc.store, "user", None)
-    return str(getattr(user, "name", "") or "")
 
 
 def _index(svc: Services) -> Any:
@@ -155,7 +139,8 @@ class UpdateIn(BaseModel):
 
 
 class EdgesIn(BaseModel):
-    version_ids: list[int] = Field(default_factory=list, max_length=10_000)
+    version_ids: list[Annotated[int, Field(ge=0, le=INT32)]] = Field(default_factory=list,
+                                                                    max_length=10_000)
     run_ids: list[str] = Field(default_factory=list, max_length=10_000)
 
 
@@ -189,19 +174,19 @@ def commit(body: CommitIn, request: Request, svc: Svc) -> Any:
 
 
 @router.get("/artifacts/versions/{version_id}", summary="One artifact version")
-def version(version_id: int, svc: Svc) -> Any:
+def version(version_id: VersionId, svc: Svc) -> Any:
     return _out(_version(svc, version_id))
 
 
 @router.get("/artifacts/versions/{version_id}/files", summary="The manifest of a version")
-def files(version_id: int, svc: Svc) -> Any:
+def files(version_id: VersionId, svc: Svc) -> Any:
     _version(svc, version_id)
     return _out(_index(svc).files(version_id))
 
 
 @router.post("/artifacts/versions/{version_id}/use", status_code=204,
              summary="Record that a run used a version")
-def use(version_id: int, body: UseIn, svc: Svc) -> Response:
+def use(version_id: VersionId, body: UseIn, svc: Svc) -> Response:
     info = _version(svc, version_id)
     try:
         run = base_store(svc).get_run(body.run_id)
@@ -213,7 +198,7 @@ def use(version_id: int, body: UseIn, svc: Svc) -> Response:
 
 
 @router.patch("/artifacts/versions/{version_id}", summary="Edit aliases, metadata, description")
-def update(version_id: int, body: UpdateIn, svc: Svc) -> Any:
+def update(version_id: VersionId, body: UpdateIn, svc: Svc) -> Any:
     _version(svc, version_id, "writer")
     return _out(_index(svc).update(version_id, aliases=body.aliases,
                                    add_aliases=body.add_aliases, metadata=body.metadata,
@@ -221,7 +206,7 @@ def update(version_id: int, body: UpdateIn, svc: Svc) -> Any:
 
 
 @router.delete("/artifacts/versions/{version_id}", summary="Delete a version (frees blobs)")
-def delete_version(version_id: int, svc: Svc, force: bool = False) -> Any:
+def delete_version(version_id: VersionId, svc: Svc, force: bool = False) -> Any:
     _version(svc, version_id, "admin")
     return _out(_index(svc).delete_version(version_id, force=force))
 
@@ -289,7 +274,7 @@ def run_info(body: RunIdsIn, svc: Svc) -> Any:
 @router.get("/artifacts/versions/{version_id}/blobs/{digest}",
             summary="Download one file of a version by digest",
             responses={200: {"content": {"application/octet-stream": {}}}})
-def download(version_id: int, digest: str, svc: Svc) -> StreamingResponse:
+def download(version_id: VersionId, digest: str, svc: Svc) -> StreamingResponse:
     from sqlalchemy import select
 
     from ...artifacts.tables import artifact_files as files_t
@@ -317,175 +302,4 @@ def _blocks(fh: Any) -> Iterator[bytes]:
             yield block
 
 
-# -- resumable uploads ----------------------------------------------------------------------
-class UploadIn(BaseModel):
-    digest: str = Field(pattern=r"^[0-9a-f]{64}$")
-    size: int = Field(ge=0, le=MAX_PART * MAX_PARTS)
-    part_size: int = Field(PART_SIZE, ge=MIN_PART, le=MAX_PART)
-
-
-class UploadOut(BaseModel):
-    id: str
-    part_size: int
-    parts: int
-    received: list[int]
-    complete: bool
-
-
-def _uploads_dir(svc: Services) -> Path:
-    return Path(svc.settings.dir) / "uploads"
-
-
-def _upload_id(svc: Services, digest: str) -> str:
-    return hashlib.sha256(f"{user_name(svc)}\0{digest}".encode()).hexdigest()[:32]
-
-
-def _load_upload(svc: Services, upload_id: str) -> tuple[Path, dict[str, Any]]:
-    if not UPLOAD_ID.match(upload_id):
-        raise NotFoundError(f"no upload {upload_id!r}")
-    folder = _uploads_dir(svc) / upload_id
-    try:
-        meta = json.loads((folder / "meta.json").read_text())
-    except (OSError, ValueError):
-        raise NotFoundError(f"no upload {upload_id!r}: start it again") from None
-    if meta.get("user") != user_name(svc):
-        raise NotFoundError(f"no upload {upload_id!r}")
-    return folder, meta
-
-
-def _parts(meta: dict[str, Any]) -> int:
-    return max(1, -(-int(meta["size"]) // int(meta["part_size"])))
-
-
-def _part_length(meta: dict[str, Any], part: int) -> int:
-    size, step = int(meta["size"]), int(meta["part_size"])
-    return min(step, size - part * step)
-
-
-def _received(folder: Path, meta: dict[str, Any]) -> list[int]:
-    out = []
-    for n in range(_parts(meta)):
-        path = folder / f"{n:06d}.part"
-        if path.exists() and path.stat().st_size == _part_length(meta, n):
-            out.append(n)
-    return out
-
-
-def _sweep_stale(root: Path) -> None:
-    try:
-        entries = list(os.scandir(root))
-    except OSError:
-        return
-    cutoff = time.time() - STALE_UPLOAD
-    for entry in entries:
-        try:
-            if entry.is_dir() and entry.stat().st_mtime < cutoff:
-                shutil.rmtree(entry.path, ignore_errors=True)
-        except OSError:
-            pass
-
-
-@router.post("/uploads", response_model=UploadOut, summary="Start or resume a blob upload")
-def start_upload(body: UploadIn, svc: Svc) -> UploadOut:
-    """The upload of blob ``digest`` in parts; ``received`` lists the parts the server has."""
-    if svc.blobs.exists(body.digest):
-        return UploadOut(id="", part_size=body.part_size, parts=0, received=[], complete=True)
-    root = _uploads_dir(svc)
-    upload_id = _upload_id(svc, body.digest)
-    folder = root / upload_id
-    try:
-        folder_meta = _load_upload(svc, upload_id)[1]
-    except NotFoundError:
-        folder_meta = None
-    if folder_meta is None or folder_meta["size"] != body.size:
-        _sweep_stale(root)
-        shutil.rmtree(folder, ignore_errors=True)
-        folder.mkdir(parents=True, exist_ok=True)
-        folder_meta = {"digest": body.digest, "size": body.size, "part_size": body.part_size,
-                       "user": user_name(svc), "started": time.time()}
-        if _parts(folder_meta) > MAX_PARTS:
-            raise UsageError(f"{body.size} bytes in parts of {body.part_size} is more than "
-                             f"{MAX_PARTS} parts; use bigger parts")
-        (folder / "meta.json").write_text(json.dumps(folder_meta))
-    return UploadOut(id=upload_id, part_size=int(folder_meta["part_size"]),
-                     parts=_parts(folder_meta), received=_received(folder, folder_meta),
-                     complete=False)
-
-
-@router.put("/uploads/{upload_id}/{part}", status_code=204, summary="Upload one part")
-async def put_part(upload_id: str, part: int, request: Request, svc: Svc) -> Response:
-    import anyio
-
-    folder, meta = await anyio.to_thread.run_sync(_load_upload, svc, upload_id)
-    if not 0 <= part < _parts(meta):
-        raise UsageError(f"part {part} is out of range: this upload has {_parts(meta)} parts")
-    expected = _part_length(meta, part)
-    declared = request.headers.get("content-length")
-    if declared is not None and declared.isdigit() and int(declared) != expected:
-        raise UsageError(f"part {part} must be {expected} bytes, not {declared}")
-    data = bytearray()
-    async for block in request.stream():
-        data += block
-        if len(data) > expected:
-            raise UsageError(f"part {part} must be {expected} bytes")
-    if len(data) != expected:
-        raise UsageError(f"part {part} must be {expected} bytes, got {len(data)}")
-    await anyio.to_thread.run_sync(_write_part, folder, part, bytes(data))
-    return Response(status_code=204)
-
-
-def _write_part(folder: Path, part: int, data: bytes) -> None:
-    tmp = folder / f".{part:06d}.{os.getpid()}.{time.monotonic_ns()}"
-    tmp.write_bytes(data)
-    os.replace(tmp, folder / f"{part:06d}.part")
-
-
-class _Parts(io.RawIOBase):
-    """The parts of an upload read back as one stream."""
-
-    def __init__(self, paths: list[Path]) -> None:
-        self._paths = paths
-        self._fh: Any = None
-
-    def readable(self) -> bool:
-        return True
-
-    def readinto(self, buffer: Any) -> int:
-        while True:
-            if self._fh is None:
-                if not self._paths:
-                    return 0
-                self._fh = open(self._paths.pop(0), "rb")  # noqa: SIM115 - closed below
-            n = self._fh.readinto(buffer)
-            if n:
-                return int(n)
-            self._fh.close()
-            self._fh = None
-
-    def close(self) -> None:
-        if self._fh is not None:
-            self._fh.close()
-        super().close()
-
-
-@router.post("/uploads/{upload_id}/complete", status_code=204,
-             summary="Check the digest and store the uploaded blob")
-def complete_upload(upload_id: str, svc: Svc) -> Response:
-    folder, meta = _load_upload(svc, upload_id)
-    missing = sorted(set(range(_parts(meta))) - set(_received(folder, meta)))
-    if missing:
-        raise UsageError(f"upload {upload_id} lacks part(s) {missing[:10]}; send them first")
-    paths = [folder / f"{n:06d}.part" for n in range(_parts(meta))]
-    hasher = hashlib.sha256()
-    with io.BufferedReader(_Parts(list(paths)), BLOCK) as stream:
-        for block in iter(lambda: stream.read(BLOCK), b""):
-            hasher.update(block)
-    if hasher.hexdigest() != meta["digest"]:
-        shutil.rmtree(folder, ignore_errors=True)
-        raise UsageError(f"upload {upload_id}: the parts do not add up to blob "
-                            f"{meta['digest']}; upload it again")
-    if not svc.blobs.exists(meta["digest"]):
-        with io.BufferedReader(_Parts(list(paths)), BLOCK) as stream:
-            svc.blobs.put_stream(stream)
-    shutil.rmtree(folder, ignore_errors=True)
-    return Response(status_code=204)
+router.include_router(_remote_uploads.router, prefix="/uploads")

@@ -104,6 +104,7 @@ def _report(svc: Services, report_id: str, need: str = "reader") -> dict[str, An
 def list_reports(project: str, svc: Svc) -> list[ReportSummary]:
     """The project's reports, the most recently changed first."""
     require_project(svc.store, project)
+    _check(svc, project)
     return [ReportSummary(**r) for r in ReportIndex(svc.store).reports(project)]
 
 
@@ -121,6 +122,7 @@ def create_report(project: str, body: ReportIn, svc: Svc) -> ReportOut:
 def preview(project: str, body: PreviewIn, svc: Svc) -> RenderedOut:
     """Render a body as the report page would, without saving it (the editor's preview)."""
     require_project(svc.store, project)
+    _check(svc, project)
     return RenderedOut(**render_report(svc.store, body.body, project, cache=svc.chart_cache))
 
 
@@ -132,6 +134,7 @@ def starter(project: str, body: StarterIn, svc: Svc) -> StarterOut:
     from ...reports.template import starter_body
 
     require_project(svc.store, project)
+    _check(svc, project)
     ids = [svc.store.resolve_run(r, project) for r in dict.fromkeys(body.runs)]
     title = "Comparing runs" if body.source == "compare" else "Experiment notes"
     return StarterOut(title=title, body=starter_body(svc.store, project, ids, body.source))

@@ -54,9 +54,10 @@ def list_runs(
     columns: str | None = Query(None, description="Comma-separated config./summary. columns"),
 ) -> RunPage:
     """Runs of ``project`` matching ``filter``, sorted by ``order``, one page at a time."""
-    require_project(svc.store, project)
     cols = parse_columns(columns)
     rows = svc.store.runs(project, filter=filter, order=order, limit=limit, offset=offset)
+    if not rows:  # no match, or no such project (checked last: it counts every run)
+        require_project(svc.store, project)
     total = svc.store.count_runs(project, filter) if (offset or len(rows) >= limit) \
         else offset + len(rows)
     return RunPage(total=total, offset=offset, limit=limit, order=order, columns=cols,

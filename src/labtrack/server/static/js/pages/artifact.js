@@ -63,8 +63,9 @@ export function layoutGraph(graph) {
 
 export function lineageSvg(graph, onOpen) {
   const { pos, width, height } = layoutGraph(graph);
-  const root = svg('svg', { class: 'lineage', width, height, viewBox: `0 0 ${width} ${height}`, role: 'img',
-    'aria-label': 'Lineage graph', 'data-role': 'lineage-graph' });
+  // as wide as the card at most: a long chain is drawn smaller rather than cut off
+  const root = svg('svg', { class: 'lineage', width: '100%', viewBox: `0 0 ${width} ${height}`, role: 'img',
+    'aria-label': 'Lineage graph', 'data-role': 'lineage-graph', style: `max-width:${width}px` });
   root.append(svg('defs', null, svg('marker', { id: 'lineage-arrow', viewBox: '0 0 10 10', refX: 9, refY: 5,
     markerWidth: 7, markerHeight: 7, orient: 'auto-start-reverse' }, svg('path', { d: 'M0,0 L10,5 L0,10 z', class: 'lineage-arrowhead' }))));
   for (const e of graph.edges) {
@@ -149,7 +150,7 @@ export async function artifactPage(ctx, project, name) {
     h('h2', { class: 'card-title pad-title' }, 'Versions'), listEl), detailEl));
 
   const drawList = () => {
-    clear(listEl).append(versions.map((v) => h('button', {
+    clear(listEl).append(...versions.map((v) => h('button', {
       class: `version-item${v.id === current.id ? ' active' : ''}`, type: 'button', role: 'option',
       'aria-selected': String(v.id === current.id), 'data-version': String(v.version), onclick: () => select(v),
     }, h('span', { class: 'version-top' }, h('span', { class: 'mono version-num' }, `v${v.version}`), aliasChips(v.aliases)),
@@ -173,7 +174,7 @@ export async function artifactPage(ctx, project, name) {
       ['Version', h('span', { class: 'mono' }, `${name}:v${v.version}`)],
       ['Aliases', v.aliases.length ? aliasChips(v.aliases) : null],
       ['Created', `${fmtTime(v.created_at)} (${fmtAgo(v.created_at)})`],
-      ['Logged by', v.created_by ? h('a', { href: `/runs/${encodeURIComponent(v.created_by)}`, 'data-nav': true, class: 'mono' }, v.created_by) : null],
+      ['Logged by', v.created_by ? h('a', { href: `/runs/${encodeURIComponent(v.created_by)}`, 'data-nav': true, 'data-role': 'logged-by' }, v.created_by) : null],
       ['Files', fmtNum(v.file_count)], ['Size', fmtBytes(v.size)],
       ['Digest', h('code', { class: 'wrap', 'data-role': 'digest' }, v.digest)],
       ['Description', v.description],
@@ -191,10 +192,13 @@ export async function artifactPage(ctx, project, name) {
       h('div', { class: 'two-col tight' }, h('section', { class: 'card' }, h('h2', { class: 'card-title' }, 'Version'), info), metaCard),
       h('section', { class: 'card flush' }, h('h2', { class: 'card-title pad-title' }, 'Files'), filesBody, previewEl),
       h('section', { class: 'card' }, h('div', { class: 'card-head' }, h('h2', { class: 'card-title' }, 'Lineage'),
-        h('span', { class: 'muted small' }, 'runs → versions they logged → runs that used them; click to open')), lineageEl));
+        h('span', { class: 'muted small' }, 'runs → the versions they logged (solid) → the runs that used them (dashed); click to open')), lineageEl));
 
     const [files, graph] = await Promise.all([api.get(`${vbase}/files`), api.get(`${vbase}/lineage`)]);
     if (mine !== seq) return;
+    const creator = graph.nodes.find((n) => n.kind === 'run' && n.run_id === v.created_by);
+    const loggedBy = detailEl.querySelector('[data-role=logged-by]');
+    if (creator && loggedBy) loggedBy.textContent = creator.label;  // the run's name, not its id
     const showPreview = async (f, row) => {
       for (const r of filesBody.querySelectorAll('tr.selected')) r.classList.remove('selected');
       row.classList.add('selected');

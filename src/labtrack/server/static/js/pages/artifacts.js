@@ -60,7 +60,7 @@ export async function artifactsTab(ctx, body, project) {
   });
   root.append(h('div', { class: 'toolbar' }, filter,
     h('span', { class: 'muted toolbar-note' }, `${fmtNum(total)} artifact${total === 1 ? '' : 's'} of ${types.length} type${types.length === 1 ? '' : 's'}`)),
-  sections.map((s) => s.section));
+  ...sections.map((s) => s.section));
 }
 
 function versionTable(versions, role, emptyText) {

@@ -193,7 +193,9 @@ async function drawFigure(el, figure, height = 340) {
     // a legend above the chart leaves the plot (and a right-hand axis) its width
     legend: Object.assign({}, (fig.layout || {}).legend || {}, { orientation: 'h', x: 0, xanchor: 'left', y: 1.02, yanchor: 'bottom' }),
   });
-  for (const k of ['xaxis', 'yaxis']) layout[k] = axis(Object.assign({}, layout[k] || {}));
+  for (const k of new Set(['xaxis', 'yaxis', ...Object.keys(layout).filter((k) => /^[xy]axis\d+$/.test(k))])) {
+    layout[k] = axis(Object.assign({}, layout[k] || {}));  // automargin: room for a right-hand axis too
+  }
   await Plotly.react(el, fig.data || [], layout, PLOT_CONFIG);
   plots.add(el);
 }
@@ -217,7 +219,7 @@ function histogramNode(data) {
       hovertemplate: 'step %{x}<br>value %{y:.4g}<br>count %{z}<extra></extra>', colorbar: { thickness: 10 } }],
     layout: { xaxis: { title: { text: 'step' } }, yaxis: { title: { text: 'value' } } } };
   }
-  return figureNode(el, figure, 300);
+  return figureNode(el, figure, 340);
 }
 
 function plotNode(rec) {

@@ -62,7 +62,8 @@ async function chartBlock(slot, block, opts) {
   const colours = colourMap(runIds);
   const names = Object.fromEntries(block.runs.map((r) => [r.id, r]));
   const grid = h('div', { class: `lt-charts${block.metrics.length > 1 ? ' multi' : ''}` });
-  figure(slot, block, runLegend(block.runs, colours, opts), grid);
+  const drawn = new Set(block.lines.map((l) => l.run_id));
+  figure(slot, block, runLegend(block.runs.filter((r) => drawn.has(r.id)), colours, opts), grid);
   const draws = block.metrics.map((metric) => {
     const lines = block.lines.filter((l) => l.key === metric);
     const plot = h('div', { class: 'plot lt-plot', 'data-key': metric });
@@ -114,7 +115,8 @@ function compareBlock(slot, block, opts) {
 
 async function parcoordsBlock(slot, block) {
   const plot = h('div', { class: 'plot tall lt-plot', 'data-role': 'block-parcoords' });
-  figure(slot, block, plot);
+  figure(slot, block, h('div', { class: 'lt-chart-head' }, h('h4', null, `Parallel coordinates · ${block.metric}`),
+    h('span', { class: 'chart-note' }, `${block.runs.length} runs`)), plot);
   const Plotly = await loadPlotly();
   const dims = block.dimensions.map((d) => Object.assign({ label: plain(d.label),
     values: d.values.map((v) => (v === null ? NaN : v)) }, d.ticktext ? { tickvals: d.tickvals, ticktext: d.ticktext } : {}));
@@ -219,6 +221,8 @@ export async function drawReportBlocks(root, blocks, opts = {}) {
 export function drawReport(container, rendered, opts = {}) {
   // the html comes from the server: Markdown whose raw HTML was sanitised by nh3
   const doc = new DOMParser().parseFromString(rendered.html, 'text/html');
+  // a redraw (the editor's preview) frees the old charts' listeners first
+  if (window.Plotly) for (const el of container.querySelectorAll('.js-plotly-plot')) window.Plotly.purge(el);
   clear(container).append(...doc.body.childNodes);
   return drawReportBlocks(container, rendered.blocks, opts);
 }

@@ -20,11 +20,11 @@ export async function reportsTab(ctx, body, project) {
   }
   body.append(h('div', { class: 'table-wrap' }, h('table', { class: 'runs-table', 'data-role': 'reports-table' },
     h('thead', null, h('tr', null, h('th', null, 'Title'), h('th', null, 'Author'), h('th', null, 'Last change'),
-      h('th', null, 'Created'), h('th', { class: 'num' }, 'Revisions'))),
+      h('th', null, 'Created'), h('th', null, 'Revisions'))),
     h('tbody', null, reports.map((r) => h('tr', { 'data-report': r.id },
       h('td', null, h('a', { class: 'run-link', href: `/reports/${encodeURIComponent(r.id)}`, 'data-nav': true }, r.title)),
       h('td', null, r.author || ''),
       h('td', { title: fmtTime(r.updated_at) }, fmtAgo(r.updated_at), r.updated_by && r.updated_by !== r.author ? ` by ${r.updated_by}` : ''),
       h('td', null, fmtTime(r.created_at)),
-      h('td', { class: 'num' }, String(r.revision))))))));
+      h('td', null, String(r.revision))))))));
 }

@@ -61,6 +61,15 @@ function parcoordsTrace(runs, params, metric) {
   const done = runs.filter((r) => r.value !== null && r.value !== undefined);
   const dimension = (label, values) => {
     if (values.every((v) => v === undefined || v === null || typeof v === 'number')) {
+      const nums = values.filter((v) => typeof v === 'number');
+      const lo = Math.min(...nums);
+      const hi = Math.max(...nums);
+      if (nums.length && lo > 0 && hi / lo >= 100) {  // e.g. a learning rate: decades apart, drawn on a log axis
+        const ticks = [];
+        for (let k = Math.ceil(Math.log10(lo)); k <= Math.floor(Math.log10(hi)); k++) ticks.push(k);
+        return { label: plain(`${label} (log)`), values: values.map((v) => (typeof v === 'number' ? Math.log10(v) : NaN)),
+          tickvals: ticks, ticktext: ticks.map((k) => `1e${k}`) };
+      }
       return { label: plain(label), values: values.map((v) => (typeof v === 'number' ? v : NaN)) };
     }
     const cats = [...new Set(values.map((v) => fmtValue(v)))].sort();
