@@ -120,10 +120,13 @@ class Server:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         env = dict(os.environ, PYTHONPATH=PYTHONPATH)
-        self.proc = subprocess.Popen(
-            [sys.executable, "-m", "labtrack", "server", "--db", db, "--data", str(data),
-             "--blobs", str(data / "blobs"), "--port", str(self.port)],
-            env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+        data.mkdir(parents=True, exist_ok=True)
+        self.log = data / "server.log"
+        with open(self.log, "w") as log:
+            self.proc = subprocess.Popen(
+                [sys.executable, "-m", "labtrack", "server", "--db", db, "--data", str(data),
+                 "--blobs", str(data / "blobs"), "--port", str(self.port)],
+                env=env, stdout=log, stderr=subprocess.STDOUT)
         import httpx
 
         deadline = time.time() + 60
@@ -134,9 +137,11 @@ class Server:
             except httpx.HTTPError:
                 pass
             if self.proc.poll() is not None or time.time() > deadline:
-                raise RuntimeError("server did not start: " + (self.proc.stderr.read()
-                                                               if self.proc.stderr else ""))
+                raise RuntimeError("server did not start: " + self.log_tail())
             time.sleep(0.2)
+
+    def log_tail(self) -> str:
+        return self.log.read_text(errors="replace")[-3000:]
 
     def cpu_seconds(self) -> float:
         import psutil
@@ -334,9 +339,14 @@ def main() -> None:
     try:
         result["logging"] = bench_logging(server, store, key, work, args.procs, args.seconds,
                                           args.rate)
+        print(json.dumps(result["logging"], indent=2), file=sys.stderr, flush=True)
         result["seed_s"] = round(seed_runs(store, args.runs), 1)
         result["runs_table"] = bench_table(server, key, args.runs, args.repeat)
         result["load_avg"] = os.getloadavg()
+    except BaseException:
+        print(f"server exit code {server.proc.poll()}; its log:\n{server.log_tail()}",
+              file=sys.stderr)
+        raise
     finally:
         server.stop()
         store.close()

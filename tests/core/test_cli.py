@@ -110,3 +110,8 @@ def test_demo_trains_real_models(store_dir: Path) -> None:
 
 def test_command_table_lists_modules() -> None:
     assert {"projects", "runs", "sync", "demo"} <= set(COMMANDS)
+
+
+def test_unknown_project_is_not_found(two_runs: list[str]) -> None:
+    code, out = invoke("runs", "ls", "nosuchproject")
+    assert code == 3 and "no project named 'nosuchproject'" in out and "cli" in out

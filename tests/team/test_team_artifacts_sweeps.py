@@ -260,3 +260,20 @@ def _digests(value: Any) -> list[str]:
                                                             for c in value):
         return [value]
     return []
+
+
+def test_every_sdk_route_is_documented(tmp_path: Path) -> None:
+    from labtrack.server.team import create_team_app
+    from labtrack.store import open_store
+
+    store = open_store(tmp_path / "db")
+    try:
+        spec = create_team_app(store).openapi()
+    finally:
+        store.close()
+    text = (Path(__file__).resolve().parents[2] / "docs" / "team-server.md").read_text()
+    routes = [f"| {method.upper()} | `{path}` |" for path, ops in spec["paths"].items()
+              if path.startswith(("/api/v1/ingest", "/api/v1/remote", "/api/v1/auth"))
+              for method in ops]
+    assert len(routes) > 30
+    assert [r for r in routes if r not in text] == []
