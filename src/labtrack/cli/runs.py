@@ -74,15 +74,15 @@ def ls(project: str | None, filter_: str | None, sort: str | None, columns: str 
     """List runs of PROJECT (all projects if omitted), newest first."""
     api = open_api(store_dir)
     rows = [r.as_dict() for r in api.runs(project, filter=filter_, order=sort, limit=limit)]
-    if as_json and (rows or project is None):
+    if not rows and project is not None and project not in {p["name"] for p in api.projects()}:
+        from ..errors import NotFoundError
+
+        known = ", ".join(p["name"] for p in api.projects()) or "none yet"
+        raise NotFoundError(f"no project named {project!r} (projects: {known})")
+    if as_json:
         print_json(rows)
         return
     if not rows:
-        if project is not None and project not in {p["name"] for p in api.projects()}:
-            from ..errors import NotFoundError
-
-            known = ", ".join(p["name"] for p in api.projects()) or "none yet"
-            raise NotFoundError(f"no project named {project!r} (projects: {known})")
         click.echo("No runs match." if filter_ else "No runs yet.")
         return
     from rich.table import Table
