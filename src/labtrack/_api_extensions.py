@@ -15,6 +15,7 @@ EXTENSIONS: dict[str, str] = {
     "sweeps": "labtrack.sweeps.api:api_sweeps",
     "reports": "labtrack.reports.api:reports",
     "report": "labtrack.reports.api:report",
+    "create_report": "labtrack.reports.api:create_report",
 }
 
 

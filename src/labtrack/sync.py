@@ -163,8 +163,7 @@ def sync(
         store: Any = HTTPStore(url, api_key or settings.api_key,
                                blobs_dir=directory / "blobs")
     else:
-        if rebuild:
-            _move_aside(directory / "labtrack.db")
+        old_db = _move_aside(directory / "labtrack.db") if rebuild else None
         store = open_store(directory)
     report = SyncReport()
     logs = run_logs(directory, run_ids)
@@ -181,6 +180,8 @@ def sync(
             except (RunLogError, StoreError, OSError) as err:
                 report.errors[run_id] = str(err)
         replay_artifact_events(store, report)
+        if old_db is not None:
+            salvage(old_db, store, report)
         if progress:
             progress(len(logs), len(logs), "")
     finally:
@@ -188,9 +189,68 @@ def sync(
     return report
 
 
-def _move_aside(db: Path) -> None:
+def _move_aside(db: Path) -> Path | None:
     stamp = time.strftime("%Y%m%d-%H%M%S")
+    moved = None
     for suffix in ("", "-wal", "-shm"):
         path = Path(str(db) + suffix)
         if path.exists():
-            path.rename(Path(f"{db}.broken-{stamp}{suffix}"))
+            target = Path(f"{db}.broken-{stamp}{suffix}")
+            path.rename(target)
+            if not suffix:
+                moved = target
+    return moved
+
+
+# Tables with no run log behind them: a rebuild copies what it can still read of them
+# from the database it moved aside.
+SALVAGED_TABLES = ("sweeps", "sweep_runs", "reports", "report_revisions", "views", "users",
+                   "api_keys", "project_members")
+
+
+def _column_value(column: Any, value: Any) -> Any:
+    """Raw SQLite values back to what the column type takes (JSON text -> data)."""
+    import json
+
+    from sqlalchemy import JSON
+
+    kind = column.type
+    if isinstance(getattr(kind, "impl", kind), JSON) or isinstance(kind, JSON):
+        return json.loads(value) if isinstance(value, str) else value
+    return value
+
+
+def salvage(old_db: Path, store: Any, report: SyncReport) -> None:
+    """Copy sweeps, reports, saved views and users from the old database, if readable."""
+    import sqlite3
+
+    from sqlalchemy import insert
+
+    from .store import schema
+
+    try:
+        old = sqlite3.connect(f"file:{old_db}?mode=ro", uri=True)
+        names = {r[0] for r in old.execute("SELECT name FROM sqlite_master WHERE type='table'")}
+    except sqlite3.DatabaseError as err:
+        report.errors["salvage"] = f"the old index could not be read ({err}); sweeps, " \
+            "reports, saved views and users it held are lost"
+        return
+    try:
+        for name in SALVAGED_TABLES:
+            table = schema.metadata.tables.get(name)
+            if table is None or name not in names:
+                continue
+            try:
+                cursor = old.execute(f'SELECT * FROM "{name}"')
+                columns = [d[0] for d in cursor.description]
+                rows = [dict(zip(columns, row, strict=True)) for row in cursor.fetchall()]
+                rows = [{k: _column_value(table.c[k], v) for k, v in r.items() if k in table.c}
+                        for r in rows]
+                if rows:
+                    with store.write() as conn:
+                        conn.execute(table.delete())
+                        conn.execute(insert(table), rows)
+            except Exception as err:  # noqa: BLE001 - salvage what can be, report the rest
+                report.errors[f"salvage:{name}"] = str(err)
+    finally:
+        old.close()

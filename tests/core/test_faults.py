@@ -292,3 +292,15 @@ def test_edits_survive_a_rebuild(store_dir: Path) -> None:
     r = labtrack.Api().run("edited")
     assert (r.name, r.tags, r.notes) == ("renamed", ["b", "c"], "**why**")
     assert r.as_dict()["favorite"] is True
+
+
+def test_rebuild_salvages_sweeps_and_reports_from_the_old_index(store_dir: Path) -> None:
+    sweep_id = labtrack.sweep({"method": "grid", "metric": {"name": "loss"},
+                               "parameters": {"a": {"values": [1, 2]}}}, project="s")
+    labtrack.init(project="s").finish()
+    api = labtrack.Api()
+    report = api.create_report("s", "Findings", body="# Results\\n")
+    sync(store_dir, rebuild=True)
+    api = labtrack.Api()
+    assert api.sweep(sweep_id).id == sweep_id
+    assert api.report(report.id).title == "Findings"
