@@ -83,14 +83,15 @@ def sizes_for(plan: Plan, tool: str) -> Sizes:
 
 
 def run_job(plan: Plan, tool: str, function: str, job: Path, *, source: Path | None = None,
-            artifact_src: Path | None = None, sizes: Sizes | None = None) -> dict[str, Any]:
+            artifact_src: Path | None = None, sizes: Sizes | None = None,
+            rep: int = 0) -> dict[str, Any]:
     """Run ``peers_<tool>.<function>`` in a fresh process; returns its result dict."""
     job.mkdir(parents=True, exist_ok=True)
     (job / "home").mkdir(exist_ok=True)
     spec = {"tool": tool, "workload": function, "function": function, "job": str(job),
             "sizes": dataclasses.asdict(sizes or sizes_for(plan, tool)),
             "source": str(source) if source else None,
-            "artifact_src": str(artifact_src) if artifact_src else None}
+            "artifact_src": str(artifact_src) if artifact_src else None, "rep": rep}
     spec_path = job / f"spec-{function}.json"
     spec_path.write_text(json.dumps(spec))
     result_path = job / "result.json"
@@ -221,7 +222,7 @@ def measure(plan: Plan, versions: dict[str, str | None], prepared: dict[tuple[st
                     continue
                 job = plan.root / f"rep{rep}" / f"{workload}-{tool}"
                 result = _one(plan, tool, workload, job, prepared, templates, a_jobs,
-                              artifact_src)
+                              artifact_src, rep)
                 if workload == "A" and "error" not in result:
                     a_jobs[tool] = job
                 results[workload].setdefault(tool, []).append(result)
@@ -237,7 +238,7 @@ def measure(plan: Plan, versions: dict[str, str | None], prepared: dict[tuple[st
 
 def _one(plan: Plan, tool: str, workload: str, job: Path,
          prepared: dict[tuple[str, str], Any], templates: dict[str, Path | str],
-         a_jobs: dict[str, Path], artifact_src: Path | None) -> dict[str, Any]:
+         a_jobs: dict[str, Path], artifact_src: Path | None, rep: int) -> dict[str, Any]:
     function = WORKLOADS[workload]
     if workload in ("A", "B"):
         template = templates.get(tool)
@@ -257,7 +258,7 @@ def _one(plan: Plan, tool: str, workload: str, job: Path,
         source = prepared.get((workload, tool))
         if not isinstance(source, Path):
             return {"error": f"setup failed: {(source or {}).get('error')}"}
-        return run_job(plan, tool, function, job, source=source)
+        return run_job(plan, tool, function, job, source=source, rep=rep)
     return run_job(plan, tool, function, job, artifact_src=artifact_src)
 
 
@@ -269,16 +270,41 @@ def _scale(plan: Plan, tool: str, workload: str) -> float:
     return plan.sizes.b_runs / used.b_runs
 
 
+def derive(workload: str, r: dict[str, Any], sizes: Sizes) -> dict[str, Any]:
+    """Add the numbers the tables show, per repetition (their medians are then taken)."""
+    if "error" in r:
+        return r
+    scale = r.get("scale", 1.0)
+    out = dict(r)
+    if workload == "A":
+        out["per_call_us"] = r["loop"] / r["steps"] * 1e6
+        out["loop_full"] = r["loop"] * scale
+        out["disk_full"] = r["disk"] * scale
+        out["total"] = r["import"] + r["init"] + out["loop_full"] + r["finish"]
+        out["exit"] = r["wall"] - r["elapsed"]
+    elif workload == "B":
+        out["runs_full"] = r["runs"] * scale
+        out["per_run_ms"] = out["runs_full"] / sizes.b_runs * 1000
+        out["disk_full"] = r["disk"] * scale
+    elif workload == "C":
+        out["cold"] = r["import"] + r["read"]
+    elif workload == "D":
+        out["cold"] = r["import"] + r["query"]
+    elif workload == "F":
+        out["both"] = r["first"] + r["second"]
+    return out
+
+
 def summarize(results: list[dict[str, Any]]) -> dict[str, Any]:
-    """Medians of the numeric fields over the successful repetitions."""
+    """Medians of the numeric fields over the successful repetitions (a field measured in
+    fewer repetitions, like E's all points, is the median of those)."""
     ok = [r for r in results if "error" not in r]
     out: dict[str, Any] = {"reps": len(ok), "errors": [r["error"] for r in results
                                                        if "error" in r]}
-    if ok:
-        for key in ok[0]:
-            values = [r[key] for r in ok if isinstance(r.get(key), int | float)]
-            if values and len(values) == len(ok):
-                out[key] = statistics.median(values)
+    for key in dict.fromkeys(k for r in ok for k in r):
+        values = [r[key] for r in ok if isinstance(r.get(key), int | float)]
+        if values:
+            out[key] = statistics.median(values)
     return out
 
 
@@ -297,19 +323,48 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                    help="interpreter with labtrack and the peers installed")
     p.add_argument("--workdir", default=None, help="where stores are written (default: temp)")
     p.add_argument("--keep", action="store_true", help="keep the work folder")
-    p.add_argument("--cache", default=str(HERE / "out" / "peers-cache"),
-                   help="where the untimed C/D/E setups are kept between runs")
+    cache = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
+    p.add_argument("--cache", default=str(cache / "labtrack-bench" / "peers"),
+                   help="where the untimed C/D/E setups are kept between runs "
+                        "(default %(default)s; about 1 GB)")
     p.add_argument("--no-cache", action="store_true", help="rebuild the setups in the work "
                    "folder (and drop them at the end)")
     p.add_argument("--out", default=None,
                    help="results file (default bench/RESULTS.md; bench/out/peers-quick.md "
                         "with --quick)")
     p.add_argument("--job-timeout", type=float, default=600.0)
+    p.add_argument("--render", metavar="JSON", default=None,
+                   help="only rewrite the tables from a recorded bench/out/*.json")
     return p.parse_args(argv)
+
+
+def render(record: dict[str, Any], out: Path) -> None:
+    """Write the tables of a recorded run (``--render`` redoes this from the JSON)."""
+    sizes = Sizes(**record["sizes"])
+    plan = Plan(tools=record["tools"], workloads=record["workloads"], reps=record["reps"],
+                sizes=sizes, python=sys.executable, root=Path("."), full=record["full"],
+                job_timeout=0, cache=None)
+    results = {w: {t: [derive(w, r, sizes) for r in rs] for t, rs in per.items()}
+               for w, per in record["raw"].items()}
+    summary = {w: {t: summarize(r) for t, r in per.items()} for w, per in results.items()}
+    versions = record["versions"]
+    na = {w: {t: reason for t in plan.tools if (reason := not_applicable(t, w, versions))}
+          for w in plan.workloads}
+    how = {t: adapter(t).HOW for t in plan.tools}
+    write_results(out, summary=summary, na=na, how=how, plan=plan, versions=versions,
+                  machine=record["machine"], command=record["command"],
+                  expected=expected_matches(sizes.d_runs), minutes=record["minutes"])
 
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
+    out = Path(args.out) if args.out else (
+        HERE / "out" / "peers-quick.md" if args.quick else HERE / "RESULTS.md")
+    raw = HERE / "out" / f"{out.stem}.json"  # every repetition, for a closer look
+    if args.render:
+        render(json.loads(Path(args.render).read_text()), out)
+        log(f"wrote {out}")
+        return 0
     sizes = Sizes.quick() if args.quick else Sizes()
     workloads = [w.strip().upper() for w in args.only.split(",") if w.strip()]
     if args.no_artifacts and "F" in workloads:
@@ -332,6 +387,7 @@ def main(argv: list[str] | None = None) -> int:
         log(f"unknown: {sorted(unknown)}")
         return 2
     started = time.time()
+    machine = machine_info(plan.python)
     versions = tool_versions(plan)
     log(f"work folder {root}; versions {versions}")
     artifact_src = None
@@ -346,22 +402,18 @@ def main(argv: list[str] | None = None) -> int:
     finally:
         if not args.keep:
             shutil.rmtree(root, ignore_errors=True)
-    summary = {w: {t: summarize(r) for t, r in per.items()} for w, per in results.items()}
-    out = Path(args.out) if args.out else (
-        HERE / "out" / "peers-quick.md" if args.quick else HERE / "RESULTS.md")
-    out.parent.mkdir(parents=True, exist_ok=True)
-    na = {w: {t: reason for t in plan.tools if (reason := not_applicable(t, w, versions))}
-          for w in workloads}
-    how = {t: adapter(t).HOW for t in plan.tools}
-    write_results(out, summary=summary, na=na, how=how, plan=plan, versions=versions,
-                  machine=machine_info(plan.python), command=" ".join(
-                      ["python", "bench/peers.py", *(argv if argv is not None else sys.argv[1:])]),
-                  expected=expected_matches(sizes.d_runs), minutes=(time.time() - started) / 60)
-    raw = HERE / "out" / f"{out.stem}.json"  # every repetition, for a closer look
+    record = {
+        "command": " ".join(["python", "bench/peers.py",
+                             *(argv if argv is not None else sys.argv[1:])]),
+        "machine": machine, "versions": versions, "minutes": (time.time() - started) / 60,
+        "tools": plan.tools, "workloads": plan.workloads, "reps": plan.reps,
+        "full": plan.full, "sizes": dataclasses.asdict(sizes), "raw": results,
+    }
     raw.parent.mkdir(parents=True, exist_ok=True)
-    raw.write_text(json.dumps(
-        {"summary": summary, "raw": results, "versions": versions}, indent=1, default=str))
-    log(f"wrote {out} and {raw} in {(time.time() - started) / 60:.1f} min")
+    raw.write_text(json.dumps(record, indent=1, default=str))
+    out.parent.mkdir(parents=True, exist_ok=True)
+    render(record, out)
+    log(f"wrote {out} and {raw} in {record['minutes']:.1f} min")
     return 0
 
 

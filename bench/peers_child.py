@@ -2,7 +2,7 @@
 
 The spec names the tool, the workload (a function of the tool's ``peers_<tool>``
 module), the job folder and the sizes. The result (the function's numbers plus
-peak RSS of this process and of its reaped helpers) is written as JSON to
+peak RSS of this process) is written as JSON to
 ``<job>/result.json``; a failure writes ``{"error": ...}`` there instead. Output goes
 to files rather than pipes, so a helper process that outlives us (wandb-core)
 cannot hold the parent up.
@@ -37,8 +37,8 @@ class Ctx:
     sizes: Sizes
     source: Path | None = None  # a prepared job folder to read from (C, D, E)
     state: dict[str, Any] = field(default_factory=dict)  # what the preparing job saved
-    port: int = 0
     artifact_src: Path | None = None
+    rep: int = 0  # which repetition (E asks for all points in the first one only)
 
     @property
     def data(self) -> Path:
@@ -60,7 +60,7 @@ def main(spec_path: str) -> int:
             source / "state.json").exists() else {}
         ctx = Ctx(tool=spec["tool"], workload=spec["workload"], job=job,
                   sizes=Sizes(**spec["sizes"]), source=source, state=state,
-                  port=int(spec.get("port") or 0),
+                  rep=int(spec.get("rep") or 0),
                   artifact_src=Path(spec["artifact_src"]) if spec.get("artifact_src") else None)
         module = importlib.import_module(f"peers_{spec['tool']}")
         result: dict[str, Any] = getattr(module, spec["function"])(ctx) or {}

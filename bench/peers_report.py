@@ -67,34 +67,22 @@ def _ratio(value: float | None, base: float | None) -> str:
     return f"{r:,.0f}x" if r >= 10 else f"{r:.1f}x" if r >= 0.95 else f"**{r:.2f}x**"
 
 
-# -- derived numbers -------------------------------------------------------------------------
-def a_numbers(m: dict[str, Any]) -> dict[str, float | None]:
-    scale = m.get("scale", 1.0)
-    if "loop" not in m:
-        return {}
-    loop = m["loop"] * scale
-    total = m["import"] + m["init"] + loop + m["finish"]
-    return {"per_call_us": m["loop"] / m["steps"] * 1e6, "loop": loop, "total": total,
-            "disk": m.get("disk", 0) * scale, "exit": m["wall"] - m["elapsed"]}
-
-
-KEY: dict[str, Callable[[dict[str, Any]], float | None]] = {
-    "A": lambda m: a_numbers(m).get("total"),
-    "B": lambda m: m["runs"] * m.get("scale", 1.0) if "runs" in m else None,
-    "C": lambda m: m["import"] + m["read"] if "read" in m else None,
-    "D": lambda m: m["import"] + m["query"] if "query" in m else None,
-    "E": lambda m: m.get("cold"),
-    "F": lambda m: (m["first"] + m["second"]) if "first" in m else None,
-}
+# -- the number each workload is judged by (fields added per repetition by peers.derive) --
+KEY_FIELD = {"A": "total", "B": "runs_full", "C": "cold", "D": "cold", "E": "cold",
+             "F": "both"}
 KEY_NAME = {"A": "total", "B": "total", "C": "import + read", "D": "import + query",
             "E": "cold chart request", "F": "both logs"}
+
+
+def key(workload: str, m: dict[str, Any]) -> float | None:
+    return m.get(KEY_FIELD[workload])
 
 
 # -- tables ----------------------------------------------------------------------------------
 def _rows(workload: str, summary: dict[str, dict[str, Any]], na: dict[str, str],
           tools: list[str], columns: int,
           cells: Callable[[str, dict[str, Any]], list[str]]) -> list[str]:
-    base = KEY[workload](summary.get("labtrack", {})) if "labtrack" in summary else None
+    base = key(workload, summary.get("labtrack", {}))
     out = []
     for tool in tools:
         name = NAMES.get(tool, tool)
@@ -110,25 +98,22 @@ def _rows(workload: str, summary: dict[str, dict[str, Any]], na: dict[str, str],
             err = (m.get("errors") or ["no result"])[0].replace("|", "/").replace("\n", " ")
             out.append(f"| {name} | error: {err[:300]} |" + " |" * (columns - 2))
             continue
-        key = KEY[workload](m)
+        value = key(workload, m)
         mark = " †" if m.get("scale", 1.0) != 1.0 else ""
-        ratio = "1x" if tool == "labtrack" else _ratio(key, base)
+        ratio = "1x" if tool == "labtrack" else _ratio(value, base)
         out.append(f"| {name}{mark} | " + " | ".join([*cells(tool, m), ratio]) + " |")
     return out
 
 
 def _table_a(m: dict[str, Any]) -> list[str]:
-    d = a_numbers(m)
-    helper = m.get("helper_rss_mb")
-    rss = f"{m['rss_mb']:.0f}" + (f" (+{helper:.0f})" if helper else "")
-    return [_s(m["import"]), _s(m["init"]), f"{d['per_call_us']:,.1f}", _s(d["loop"]),
-            _s(m["finish"]), _s(d["total"]), _s(d["exit"]), rss, _mb(d["disk"])]
+    return [_s(m["import"]), _s(m["init"]), f"{m['per_call_us']:,.1f}", _s(m["loop_full"]),
+            _s(m["finish"]), _s(m["total"]), _s(m["exit"]), f"{m['rss_mb']:.0f}",
+            _mb(m["disk_full"])]
 
 
-def _table_b(m: dict[str, Any], runs: int) -> list[str]:
-    total = m["runs"] * m.get("scale", 1.0)
-    return [_s(m["import"]), _s(total), f"{total / runs * 1000:,.1f}", f"{m['rss_mb']:.0f}",
-            _mb(m.get("disk", 0) * m.get("scale", 1.0))]
+def _table_b(m: dict[str, Any]) -> list[str]:
+    return [_s(m["import"]), _s(m["runs_full"]), f"{m['per_run_ms']:,.1f}",
+            f"{m['rss_mb']:.0f}", _mb(m["disk_full"])]
 
 
 def _table_c(m: dict[str, Any]) -> list[str]:
@@ -190,7 +175,7 @@ def write_results(out: Path, *, summary: dict[str, dict[str, dict[str, Any]]],
                   "| tool | " + " | ".join(head) + " |", "|---" * (len(head) + 1) + "|"]
         cells: dict[str, Callable[[str, dict[str, Any]], list[str]]] = {
             "A": lambda t, m: _table_a(m),
-            "B": lambda t, m: _table_b(m, plan.sizes.b_runs),
+            "B": lambda t, m: _table_b(m),
             "C": lambda t, m: _table_c(m),
             "D": lambda t, m: _table_d(m, expected),
             "E": lambda t, m: _table_e(m),
@@ -216,29 +201,26 @@ def _verdict(summary: dict[str, dict[str, dict[str, Any]]],
     lines = ["## Verdict", "", "| workload | labtrack | fastest peer | peer / labtrack |",
              "|---|---|---|---|"]
     for workload, per in summary.items():
-        lab = per.get("labtrack", {})
-        base = KEY[workload](lab) if lab.get("reps") else None
-        peers = [(KEY[workload](m), t) for t, m in per.items()
-                 if t not in ("labtrack", "floor") and m.get("reps")]
-        peers = [(v, t) for v, t in peers if v is not None]
+        base = key(workload, per.get("labtrack", {}))
+        peers = sorted((v, t) for t, m in per.items()
+                       if t not in ("labtrack", "floor") and (v := key(workload, m)) is not None)
         if base is None:
             continue
         if not peers:
             lines.append(f"| {workload} ({KEY_NAME[workload]}) | {_s(base)} s | "
                          "no peer measured | – |")
             continue
-        best, tool = min(peers)
+        best, tool = peers[0]
         lines.append(f"| {workload} ({KEY_NAME[workload]}) | {_s(base)} s | "
                      f"{NAMES.get(tool, tool)} {_s(best)} s | {_ratio(best, base)} |")
     floor = summary.get("A", {}).get("floor", {})
     lab = summary.get("A", {}).get("labtrack", {})
-    if floor.get("reps") and lab.get("reps"):
-        f, la = a_numbers(floor), a_numbers(lab)
+    if "total" in floor and "total" in lab:
         lines += ["", f"Against the floor on A: labtrack's total is "
-                  f"{la['total'] / f['total']:.1f}x the floor's ({_s(la['total'])} s vs "
-                  f"{_s(f['total'])} s); per `log()` call {la['per_call_us']:.1f} µs vs "
-                  f"{f['per_call_us']:.1f} µs; loop + finish "
-                  f"{(la['loop'] + lab['finish']) / (f['loop'] + floor['finish']):.1f}x."]
+                  f"{lab['total'] / floor['total']:.1f}x the floor's ({_s(lab['total'])} s vs "
+                  f"{_s(floor['total'])} s); per `log()` call {lab['per_call_us']:.1f} µs vs "
+                  f"{floor['per_call_us']:.1f} µs; loop + finish "
+                  f"{(lab['loop'] + lab['finish']) / (floor['loop'] + floor['finish']):.1f}x."]
     return lines
 
 
@@ -265,16 +247,20 @@ def _method_notes(plan: Any) -> list[str]:
         "wandb `finish()`, MLflow `end_run()`, Aim `close()`, trackio `finish()`); "
         "start+exit is the process's wall time minus the time spent in the workload "
         "(interpreter start and the tool's exit hooks).",
-        "- Peak RSS is `getrusage` of the process; `(+N)` is the peak of a helper process "
-        "(wandb-core) it reaped.",
+        "- Peak RSS is `getrusage` of the measured process; helper processes are not "
+        "included (wandb logs through a separate `wandb-core` process, the UI servers of E "
+        "run apart).",
         "- D checks that every tool finds the same runs; E's server is started fresh for "
         "each repetition, `server ready` is from spawn to the first answer, `cold` the "
-        "first chart request, `warm` the median of the next 3.",
+        "first chart request, `warm` the median of the next 3 (1 when the first took over "
+        "a second); `all points` asks for every point of every line, in the first "
+        "repetition only.",
     ]
     if caps:
         lines.append("- † Capped so the whole benchmark stays near 15 minutes ("
                      + ", ".join(caps) + "): its loop time, disk and B total are scaled up "
-                     "linearly to the full size, the per-call time is measured. "
+                     "linearly to the full size (medians of the scaled repetitions), the "
+                     "per-call time is measured. "
                      "`--full` removes the caps.")
     return lines
 

@@ -47,13 +47,13 @@ _apply = http.HTTPStore.apply
 
 def timed_apply(self, run_id, records, stream="main"):
     t = time.perf_counter()
-    ok = False
     try:
         out = _apply(self, run_id, records, stream)
-        ok = True
-        return out
-    finally:
-        samples.append((time.perf_counter() - t, len(records), ok))
+    except Exception as err:  # the writer keeps the batch and sends it again
+        samples.append((time.perf_counter() - t, len(records), f"{type(err).__name__}: {err}"))
+        raise
+    samples.append((time.perf_counter() - t, len(records), None))
+    return out
 
 http.HTTPStore.apply = timed_apply
 import labtrack
@@ -182,13 +182,14 @@ def bench_logging(server: Server, store: Any, key: str, work: Path, procs: int,
             reports.append(json.loads(out.read_text()))
     wall = time.perf_counter() - started
     server_cpu = server.cpu_seconds() - cpu0
-    latencies = [s[0] for r in reports for s in r["samples"] if s[2]]
-    failed = sum(1 for r in reports for s in r["samples"] if not s[2])
+    latencies = [s[0] for r in reports for s in r["samples"] if s[2] is None]
+    failed = [s[2][:300] for r in reports for s in r["samples"] if s[2] is not None]
     loss = check_points(store, [r["run"] for r in reports], int(seconds * rate))
     return {
         "processes": procs, "metrics": METRICS, "steps_per_s": rate, "seconds": seconds,
         "points_logged": sum(r["steps"] for r in reports) * METRICS,
-        "errors": errors, "failed_batches": failed, "batches": len(latencies),
+        "errors": errors, "failed_batches": len(failed), "failures": failed[:5],
+        "batches": len(latencies),
         "batch_latency_ms": {"p50": round(pct(latencies, 0.5) * 1e3, 1),
                              "p99": round(pct(latencies, 0.99) * 1e3, 1),
                              "max": round(max(latencies, default=0.0) * 1e3, 1),

@@ -157,6 +157,7 @@ def sync(
     settings = Settings()
     directory = Path(store_dir) if store_dir is not None else settings.dir
     url = url or settings.url
+    old_db: Path | None = None
     if url:
         from .store.http import HTTPStore
 

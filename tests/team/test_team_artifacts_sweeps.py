@@ -1,6 +1,7 @@
 """Sweeps and artifacts through the team server: several machines (processes with their own
 LABTRACK_DIR) share one sweep; an artifact logged on one machine is used on another; big
-blobs upload in resumable parts; S3 blobs (moto) hold what was logged."""
+blobs upload in resumable parts; S3 blobs (moto) hold what was logged; machines logging at
+the same moment (the server applies their batches on several threads) lose nothing."""
 
 from __future__ import annotations
 
@@ -56,6 +57,16 @@ with labtrack.init(project="shared", id=sys.argv[1]) as run:
             with open(path, "rb") as fh:
                 files[os.path.relpath(path, root)] = hashlib.sha256(fh.read()).hexdigest()
     print(json.dumps({"version": art.version, "files": files}))
+"""
+
+
+FAST_LOGGER = """
+import sys, labtrack
+run = labtrack.init(project="shared", id=sys.argv[1])
+for step in range(20000):
+    run.log({f"m{k}": step + k / 10 for k in range(5)}, step=step)
+run.finish()
+print("{}")
 """
 
 
@@ -154,6 +165,25 @@ def test_artifact_logged_on_one_machine_is_used_on_another(
     assert hashlib.sha256((folder / "big.bin").read_bytes()).hexdigest() == expected["big.bin"]
     with pytest.raises(AuthError, match="reader"):
         eve.artifact("shared/data:best").delete()
+
+
+@pytest.mark.parametrize("team", ["postgres"], indirect=True)
+def test_machines_logging_at_once_lose_nothing(
+        team: Any, keys: dict[str, str], client_env: Callable[..., dict[str, str]]) -> None:
+    procs = [subprocess.Popen([sys.executable, "-c", FAST_LOGGER, f"par{i}"],
+                              env=client_env(keys["alice"], f"par{i}"), stderr=subprocess.PIPE,
+                              stdout=subprocess.DEVNULL, text=True) for i in range(4)]
+    for proc in procs:
+        _, err = proc.communicate(timeout=120)
+        assert proc.returncode == 0, err[-3000:]
+    import numpy as np
+
+    for i in range(4):
+        assert team.store.get_run(f"par{i}")["state"] == "finished"
+        for k in range(5):
+            points = team.store.read_series(f"par{i}", f"m{k}")
+            assert np.array_equal(points.steps, np.arange(20000))
+            assert np.allclose(points.values, points.steps + k / 10)
 
 
 @pytest.mark.parametrize("team", ["sqlite"], indirect=True)

@@ -16,7 +16,7 @@ import re
 from collections.abc import Iterator
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Path, Query, Request, Response
+from fastapi import APIRouter, Path, Query, Response
 from fastapi.responses import JSONResponse, StreamingResponse
 from pydantic import BaseModel, Field
 
@@ -154,7 +154,7 @@ def _out(value: Any) -> Any:
 
 @router.post("/artifacts/commit", summary="Commit an artifact version (blobs uploaded first)",
              responses={409: {"description": "blobs missing: upload them, then retry"}})
-def commit(body: CommitIn, request: Request, svc: Svc) -> Any:
+def commit(body: CommitIn, svc: Svc) -> Any:
     """Make a version visible, as ``ArtifactIndex.commit``; 409 lists missing blobs."""
     from ...artifacts.index import MissingBlobsError
 
