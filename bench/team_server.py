@@ -220,7 +220,11 @@ def check_points(store: Any, run_ids: list[str], steps: int) -> dict[str, Any]:
         if len(series) != METRICS:
             problems.append(f"{run_id}: {len(series)} metric series")
         for key in sorted(series):
-            points = store.read_series(run_id, key)
+            try:
+                points = store.read_series(run_id, key)
+            except Exception as err:  # noqa: BLE001 - a damaged chunk is a finding, not a crash
+                problems.append(f"{run_id}/{key}: cannot read: {type(err).__name__}: {err}")
+                continue
             if not np.array_equal(points.steps, np.arange(steps)):
                 problems.append(f"{run_id}/{key}: {len(points.steps)} points, "
                                 f"{len(np.unique(points.steps))} distinct steps")

@@ -78,6 +78,7 @@ def test_chart_and_runs_blocks_render(page: Any, ui: Any, reports: ReportIndex,
     shot(page, "report_view")
     page.goto(ui.url + "/projects/demo/reports")
     link = page.locator("[data-role=reports-table] a", has_text="LR study")
+    link.first.wait_for(timeout=10_000)  # the list is fetched after the page shows
     assert link.count() == 1
     shot(page, "report_list")
 
