@@ -5,10 +5,13 @@ tool's telemetry and network off, and the repetitions are interleaved (rep 1 of
 every tool, then rep 2 ...) so that ratios hold on a busy machine. Medians are
 written to ``bench/RESULTS.md``.
 
-    pip install -e '.[bench]'                  # the peers, best in their own venv
-    python bench/peers.py                      # everything, about 15 min on 2 cores
-    python bench/peers.py --quick              # small sizes, 1 repetition: a smoke run
-    python bench/peers.py --only A,B --tools labtrack,wandb
+    python3.11 -m venv .venv-bench             # the peers get their own virtualenv
+    .venv-bench/bin/pip install -e '.[bench]'
+    .venv-bench/bin/python bench/peers.py      # everything: ~9 min on 2 cores, +5 min
+                                               # the first time (setups, then cached)
+    .venv-bench/bin/python bench/peers.py --quick          # small sizes, 1 repetition
+    .venv-bench/bin/python bench/peers.py --only A,B --tools labtrack,wandb
+    .venv-bench/bin/python bench/peers.py --render bench/out/RESULTS.json  # tables only
 
 Workloads: A hot loop, B many runs, C read back a series, D query runs,
 E chart data from the tool's own UI server, F log a 1 GB folder twice (``--no-artifacts``
@@ -338,6 +341,15 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     return p.parse_args(argv)
 
 
+def _shown(python: str) -> str:
+    """The interpreter as the command line shows it (relative inside the repository)."""
+    path = Path(python).absolute()
+    try:
+        return str(path.relative_to(HERE.parent))
+    except ValueError:
+        return str(path)
+
+
 def render(record: dict[str, Any], out: Path) -> None:
     """Write the tables of a recorded run (``--render`` redoes this from the JSON)."""
     sizes = Sizes(**record["sizes"])
@@ -403,7 +415,7 @@ def main(argv: list[str] | None = None) -> int:
         if not args.keep:
             shutil.rmtree(root, ignore_errors=True)
     record = {
-        "command": " ".join(["python", "bench/peers.py",
+        "command": " ".join([_shown(plan.python), "bench/peers.py",
                              *(argv if argv is not None else sys.argv[1:])]),
         "machine": machine, "versions": versions, "minutes": (time.time() - started) / 60,
         "tools": plan.tools, "workloads": plan.workloads, "reps": plan.reps,

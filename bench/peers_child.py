@@ -67,12 +67,10 @@ def main(spec_path: str) -> int:
         saved = result.pop("state", None)
         if saved is not None:
             (job / "state.json").write_text(json.dumps(saved))
-        # Linux reports ru_maxrss in KiB
         result["elapsed"] = time.perf_counter() - STARTED
+        # Linux reports ru_maxrss in KiB. Child processes are left out: a forked child's
+        # peak includes its parent's pages at fork time, so the number would mislead
         result["rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-        helpers = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
-        if helpers:
-            result["helper_rss_mb"] = helpers
         out.write_text(json.dumps(result))
     except BaseException as err:  # noqa: B036 - report anything, the parent decides
         out.write_text(json.dumps({"error": f"{type(err).__name__}: {err}",

@@ -168,6 +168,36 @@ def test_artifact_logged_on_one_machine_is_used_on_another(
 
 
 @pytest.mark.parametrize("team", ["postgres"], indirect=True)
+def test_program_sweep_through_the_cli(
+        team: Any, keys: dict[str, str], client_env: Callable[..., dict[str, str]],
+        tmp_path: Path) -> None:
+    """`labtrack sweep create` and `labtrack agent` on a machine: each run is a child
+    process whose logs, heartbeats and final state reach the server."""
+    work = tmp_path / "code"
+    work.mkdir()
+    (work / "train.py").write_text(
+        "import labtrack\nrun = labtrack.init()\n"
+        "run.log({'score': run.config['x'] * 10})\nrun.finish()\n")
+    (work / "sweep.yaml").write_text(
+        "program: train.py\nmethod: grid\nmetric: {name: score, goal: maximize}\n"
+        "parameters:\n  x: {values: [1, 2, 3]}\n")
+    env = client_env(keys["alice"], "cli")
+
+    def cli(*args: str) -> str:
+        proc = subprocess.run([sys.executable, "-m", "labtrack", *args], env=env, cwd=work,
+                              capture_output=True, text=True, timeout=120)
+        assert proc.returncode == 0, proc.stderr[-3000:]
+        return proc.stdout
+
+    created = json.loads(cli("sweep", "create", "sweep.yaml", "--project", "cli", "--json"))
+    cli("agent", created["id"])
+    sweep = labtrack.Api(team.url, api_key=keys["alice"]).sweep(created["id"])
+    assert sweep.state == "finished"
+    assert sorted((r.config["x"], r.summary["score"], r.state) for r in sweep.runs) == [
+        (1, 10, "finished"), (2, 20, "finished"), (3, 30, "finished")]
+
+
+@pytest.mark.parametrize("team", ["postgres"], indirect=True)
 def test_machines_logging_at_once_lose_nothing(
         team: Any, keys: dict[str, str], client_env: Callable[..., dict[str, str]]) -> None:
     procs = [subprocess.Popen([sys.executable, "-c", FAST_LOGGER, f"par{i}"],
@@ -276,6 +306,9 @@ def test_s3_blob_store_holds_artifacts_and_media(
         assert media_digests and media_digests <= keys_in_bucket  # media blobs too
         used = python(client_env(keys["alice"], "B"), USE_ARTIFACT, "s3use")
         assert used["files"] == expected  # downloaded back out of S3, verified
+        api.artifact("shared/data:best").delete(force=True)  # frees its blobs in the bucket
+        assert not any(blobs.exists(d) for d in expected.values())
+        assert all(blobs.exists(d) for d in media_digests)  # media blobs stay
     finally:
         team.stop()
         moto.stop()

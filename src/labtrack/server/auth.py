@@ -219,9 +219,12 @@ class AuthService:
 
     def claim_project(self, user: User, project: str) -> None:
         """Make ``user`` admin of a project that has no members yet (first run logged)."""
-        with self.store.write() as conn:
-            exists = conn.execute(select(t.members.c.user_id)
-                                  .where(t.members.c.project == project).limit(1)).first()
-            if exists is None:
-                conn.execute(insert(t.members).values(project=project, user_id=user.id,
-                                                      role="admin"))
+        try:
+            with self.store.write() as conn:
+                exists = conn.execute(select(t.members.c.user_id)
+                                      .where(t.members.c.project == project).limit(1)).first()
+                if exists is None:
+                    conn.execute(insert(t.members).values(project=project, user_id=user.id,
+                                                          role="admin"))
+        except sa_exc.IntegrityError:
+            pass  # a concurrent request claimed it first (PostgreSQL); the first writer wins

@@ -18,7 +18,8 @@ compressed once.
 from __future__ import annotations
 
 import struct
-from typing import NamedTuple
+import threading
+from typing import Any, NamedTuple
 
 import numpy as np
 
@@ -29,11 +30,26 @@ CODEC_ZSTD = 2
 
 try:  # zstandard is a dependency; zlib keeps old files and odd installs readable
     import zstandard as _zstd
-
-    _ZC = _zstd.ZstdCompressor(level=1)
-    _ZD = _zstd.ZstdDecompressor()
 except ImportError:  # pragma: no cover - exercised only without zstandard
     _zstd = None  # type: ignore[assignment]
+
+# zstd (de)compressor objects must not be shared between threads (the server applies
+# batches on a thread pool; sharing one corrupted chunks and crashed the process)
+_local = threading.local()
+
+
+def _zc() -> Any:
+    zc = getattr(_local, "zc", None)
+    if zc is None:
+        zc = _local.zc = _zstd.ZstdCompressor(level=1)
+    return zc
+
+
+def _zd() -> Any:
+    zd = getattr(_local, "zd", None)
+    if zd is None:
+        zd = _local.zd = _zstd.ZstdDecompressor()
+    return zd
 
 
 class Points(NamedTuple):
@@ -70,7 +86,7 @@ def encode(steps: np.ndarray, values: np.ndarray, times: np.ndarray) -> bytes:
         dsteps = dtimes = np.zeros(0, dtype=np.int64)
     payload = _shuffle(dsteps) + _shuffle(values) + _shuffle(dtimes)
     if _zstd is not None:
-        return _HEADER.pack(MAGIC, CODEC_ZSTD, count) + _ZC.compress(payload)
+        return _HEADER.pack(MAGIC, CODEC_ZSTD, count) + _zc().compress(payload)
     import zlib
 
     return _HEADER.pack(MAGIC, CODEC_ZLIB, count) + zlib.compress(payload, 1)
@@ -85,7 +101,7 @@ def decode(blob: bytes) -> Points:
     if codec == CODEC_ZSTD:
         if _zstd is None:  # pragma: no cover
             raise RuntimeError("this chunk needs the zstandard package")
-        payload = _ZD.decompress(body, max_output_size=count * 24)
+        payload = _zd().decompress(body, max_output_size=count * 24)
     elif codec == CODEC_ZLIB:
         import zlib
 

@@ -37,6 +37,7 @@ from ..errors import (
     StoreError,
     StoreLockedError,
     StoreReadOnlyError,
+    UsageError,
 )
 from ..runlog import Record
 from . import chunks as chunkcodec
@@ -75,6 +76,13 @@ def _translate(err: Exception, where: str) -> StoreError:
             "directory is writable (LABTRACK_DIR)."
         )
     return StoreError(f"index database error at {where}: {text}")
+
+
+def _refused(err: Exception) -> UsageError:
+    """A value the database cannot hold (a NUL character in PostgreSQL text or JSON, an
+    integer out of range): the caller's input is at fault, not the database."""
+    text = str(getattr(err, "orig", err)).splitlines()[0]
+    return UsageError(f"the index database cannot store this value: {text}")
 
 
 class SQLStore:
@@ -143,6 +151,9 @@ class SQLStore:
         except sa_exc.IntegrityError:
             self._series_ids.clear()
             raise
+        except sa_exc.DataError as err:
+            self._series_ids.clear()
+            raise _refused(err) from err
         except (sa_exc.OperationalError, sa_exc.DatabaseError) as err:
             self._series_ids.clear()
             raise _translate(err, self.where) from err
@@ -156,6 +167,8 @@ class SQLStore:
         try:
             with self.engine.connect() as conn, conn.begin():
                 yield conn
+        except sa_exc.DataError as err:
+            raise _refused(err) from err
         except (sa_exc.OperationalError, sa_exc.DatabaseError) as err:
             raise _translate(err, self.where) from err
 
@@ -196,6 +209,19 @@ class SQLStore:
         stream (``stream != "main"``) may not create the run nor set its
         metadata or state. Returns the new last seq.
         """
+        for attempt in range(5):
+            try:
+                return self._apply(run_id, records, stream)
+            except sa_exc.IntegrityError:
+                # PostgreSQL: a concurrent writer created the same project or run first;
+                # the retry sees it (applying twice changes nothing)
+                self._project_ids.clear()
+                if attempt == 4:
+                    raise
+                time.sleep(0.01 * (attempt + 1))
+        raise AssertionError("unreachable")
+
+    def _apply(self, run_id: str, records: Sequence[Record], stream: str) -> int:
         with self.write() as conn:
             exists = conn.execute(select(runs.c.id).where(runs.c.id == run_id)).first() \
                 is not None
@@ -510,8 +536,10 @@ class SQLStore:
         state = query.effective_state(now, self.heartbeat_timeout).label("state")
         stmt = select(*columns, projects.c.name.label("project"), state).select_from(
             runs.join(projects, projects.c.id == runs.c.project_id))
-        if project is not None:
-            stmt = stmt.where(projects.c.name == project)
+        if project is not None:  # by id: PostgreSQL then walks ix_runs_project_created in
+            # order (a condition on the joined name made it scan and sort every run)
+            stmt = stmt.where(runs.c.project_id == select(projects.c.id).where(
+                projects.c.name == project).scalar_subquery())
         if within is not None:  # the projects a team-server user may see
             stmt = stmt.where(projects.c.name.in_(list(within)))
         return stmt.where(query.compile_filter(filter, self.dialect, now, self.heartbeat_timeout))

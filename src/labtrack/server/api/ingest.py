@@ -10,21 +10,23 @@ from __future__ import annotations
 
 import hashlib
 import io
+import re
 import struct
 import zlib
-from typing import Any
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request, Response
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from ..._jsonsafe import float_out
-from ...errors import ArtifactError, UsageError
+from ...errors import UsageError
 from ...runlog import Record, decode_body
 from ..deps import Svc
 
 router = APIRouter(prefix="/ingest", tags=["ingest"])
 MAX_BODY = 512 << 20
 _FRAME = struct.Struct("<II")
+DIGEST = re.compile(r"^[0-9a-f]{64}$")
 
 
 class LastSeq(BaseModel):
@@ -32,7 +34,7 @@ class LastSeq(BaseModel):
 
 
 class Digests(BaseModel):
-    digests: list[str]
+    digests: list[Annotated[str, Field(pattern=r"^[0-9a-f]{64}$")]]
 
 
 class Missing(BaseModel):
@@ -106,9 +108,11 @@ def missing_blobs(query: Digests, svc: Svc) -> Missing:
 
 @router.put("/blobs/{digest}", status_code=204, summary="Upload a blob (content-addressed)")
 async def put_blob(digest: str, request: Request, svc: Svc) -> Response:
+    if not DIGEST.match(digest):
+        raise UsageError(f"{digest!r} is not a sha256 hex digest")
     data = await request.body()
     if hashlib.sha256(data).hexdigest() != digest:
-        raise ArtifactError(f"upload of blob {digest} does not match its digest")
+        raise UsageError(f"upload of blob {digest} does not match its digest")
     if not svc.blobs.exists(digest):
         svc.blobs.put_stream(io.BytesIO(data))
     return Response(status_code=204)
