@@ -96,12 +96,38 @@ def capture_command() -> dict[str, Any]:
     }
 
 
+_packages_cache: tuple[Any, dict[str, str]] | None = None
+
+
+def _sys_path_state() -> tuple[Any, ...]:
+    """sys.path with each entry's mtime: installing or removing a package changes it."""
+    state = []
+    for entry in sys.path:
+        try:
+            state.append((entry, os.stat(entry or ".").st_mtime_ns))
+        except OSError:
+            state.append((entry, None))
+    return tuple(state)
+
+
 def capture_packages() -> dict[str, str]:
     """``{distribution name: version}`` of every installed distribution, sorted by name.
 
     When a name is installed twice, the one found first on ``sys.path`` (the
-    one Python imports) wins.
+    one Python imports) wins. The scan (about 0.1 s) is kept for the process
+    until ``sys.path`` or one of its folders changes, so many runs in one
+    process (sweeps, notebooks) do not pay for it each time.
     """
+    global _packages_cache
+    state = _sys_path_state()
+    if _packages_cache is not None and _packages_cache[0] == state:
+        return dict(_packages_cache[1])
+    packages = _scan_packages()
+    _packages_cache = (state, packages)
+    return dict(packages)
+
+
+def _scan_packages() -> dict[str, str]:
     from importlib import metadata
 
     packages: dict[str, str] = {}
