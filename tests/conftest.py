@@ -25,12 +25,14 @@ def isolated_store(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[
         monkeypatch.delenv(name, raising=False)
     yield store
     from labtrack import _current
+    from labtrack.store import close_shared
 
     for run in _current.all_active():
         try:
             run.finish()
         except Exception:  # noqa: BLE001 - a broken test run must not break the next test
             _current.forget(run)
+    close_shared()  # no test sees another test's open database
 
 
 @pytest.fixture

@@ -90,3 +90,9 @@ def _at_exit() -> None:
             run.finish(exit_code=_exit_code)
         except Exception as err:  # noqa: BLE001
             print(f"labtrack: could not finish run {run.id} at exit: {err}", file=sys.stderr)
+    try:
+        from .store import close_shared
+
+        close_shared()
+    except Exception:  # noqa: BLE001 - closing at exit must not raise
+        pass

@@ -70,11 +70,11 @@ class Run:
         self._save_patterns: list[tuple[str, str | None]] = []
         make_sink = None
         if settings.mode == "online" and not settings.url:
-            from .store import open_store
+            from .store import shared_store
 
             def make_sink() -> Any:
-                return open_store(settings.dir, busy_timeout=settings.busy_timeout,
-                                  heartbeat_timeout=settings.heartbeat_timeout)
+                return shared_store(settings.dir, settings.busy_timeout,
+                                    settings.heartbeat_timeout)
         elif settings.url and settings.mode == "online":
             make_sink = _remote_sink_factory(settings)
         self._writer = Writer(

@@ -8,6 +8,7 @@ from __future__ import annotations
 import getpass
 import os
 import platform
+import re
 import socket
 import sys
 from collections.abc import Mapping
@@ -127,18 +128,23 @@ def capture_packages() -> dict[str, str]:
     return dict(packages)
 
 
+_FIELD = re.compile(r"^(Name|Version):[ \t]*(.*?)[ \t]*$", re.M)
+
+
 def _scan_packages() -> dict[str, str]:
     from importlib import metadata
 
     packages: dict[str, str] = {}
     for dist in metadata.distributions():
         try:
-            name = dist.metadata["Name"]
-            version = dist.version
+            # only the header block: the email parser over the whole file is 15x slower
+            text = dist.read_text("METADATA") or dist.read_text("PKG-INFO") or ""
         except Exception:  # a broken dist-info folder
             continue
-        if name and name not in packages:
-            packages[str(name)] = str(version)
+        fields = dict(_FIELD.findall(text.split("\n\n", 1)[0]))
+        name, version = fields.get("Name"), fields.get("Version")
+        if name and version and name not in packages:
+            packages[name] = version
     return dict(sorted(packages.items(), key=lambda item: item[0].lower()))
 
 

@@ -21,7 +21,9 @@ def sync_cmd(run_ids: tuple[str, ...], rebuild: bool, store_dir: Path | None,
     """Apply run logs to the index (all runs, or RUN_IDS).
 
     Safe to run any time, also while runs are logging: records already in the
-    index are skipped. Use --rebuild when the database is damaged.
+    index are skipped. Use --rebuild when the database is damaged; runs that are
+    logging during a rebuild keep writing to the old file, so run `labtrack sync`
+    again once they have finished.
     """
     from rich.progress import Progress
 

@@ -59,4 +59,63 @@ def open_store(
     )
 
 
-__all__ = ["open_store"]
+class _Shared:
+    """A store kept open for the process; ``close()`` by one run leaves it open."""
+
+    def __init__(self, store: SQLStore) -> None:
+        self.store = store
+
+    def __getattr__(self, name: str) -> object:
+        return getattr(self.store, name)
+
+    def close(self) -> None:
+        return None
+
+
+_shared: dict[tuple[str, float, float], SQLStore] = {}
+_shared_lock = __import__("threading").Lock()
+MAX_SHARED = 4
+
+
+def shared_store(directory: str | Path, busy_timeout: float,
+                 heartbeat_timeout: float) -> _Shared:
+    """The local store of ``directory``, opened once per process for run writers.
+
+    Many short runs in one process (sweeps, notebooks, benchmarks) then share one
+    engine with warm statement caches and no repeated migration check. At most
+    MAX_SHARED stores stay open; the least recently used is closed.
+    """
+    key = (str(Path(directory).expanduser().resolve()), busy_timeout, heartbeat_timeout)
+    identity = _file_identity(Path(key[0]) / "labtrack.db")
+    with _shared_lock:
+        store = _shared.pop(key, None)
+        if store is not None and getattr(store, "_identity", None) != identity:
+            store.close()  # the file was replaced (sync --rebuild): open the new one
+            store = None
+        if store is None:
+            store = open_store(directory, busy_timeout=busy_timeout,
+                               heartbeat_timeout=heartbeat_timeout)
+            store._identity = _file_identity(Path(key[0]) / "labtrack.db")  # type: ignore
+        _shared[key] = store  # most recently used last
+        while len(_shared) > MAX_SHARED:
+            oldest = next(iter(_shared))
+            _shared.pop(oldest).close()
+    return _Shared(store)
+
+
+def _file_identity(path: Path) -> tuple[int, int] | None:
+    try:
+        st = path.stat()
+    except OSError:
+        return None
+    return (st.st_dev, st.st_ino)
+
+
+def close_shared() -> None:
+    """Close the stores kept open for run writers (at exit, and in tests)."""
+    with _shared_lock:
+        while _shared:
+            _shared.popitem()[1].close()
+
+
+__all__ = ["close_shared", "open_store", "shared_store"]
