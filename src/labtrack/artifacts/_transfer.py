@@ -112,7 +112,18 @@ def store_files(backend: Backend, files: Sequence[tuple[str, str]],
                 results[name] = (digest, size)
 
     try:
-        _run_batches(items, work, sum(int(s) for s in sizes))
+        if len(sizes) == len(items):
+            # big files go to the threads whatever the average size (hashing releases the
+            # GIL); the many small ones stay on this thread, where threads only contend
+            big = [it for it, size in zip(items, sizes, strict=True) if size >= small]
+            rest = [it for it, size in zip(items, sizes, strict=True) if size < small]
+            if len(big) >= 2:
+                _run_batches(big, work, THREADED_MIN_AVG * len(big))
+                work(rest)
+            else:
+                _run_batches(items, work, sum(int(s) for s in sizes))
+        else:
+            _run_batches(items, work, sum(int(s) for s in sizes))
     finally:
         cache.flush()
     return results
