@@ -102,7 +102,7 @@ _packages_cache: tuple[Any, dict[str, str]] | None = None
 
 def _sys_path_state() -> tuple[Any, ...]:
     """sys.path with each entry's mtime: installing or removing a package changes it."""
-    state = []
+    state: list[tuple[str, int | None]] = []
     for entry in sys.path:
         try:
             state.append((entry, os.stat(entry or ".").st_mtime_ns))
