@@ -274,9 +274,6 @@ class Run:
         def put_blob(data: bytes, ext: str = "") -> str:
             return blobs.put_bytes(data)
 
-        if self._settings.mode != "online" and not self._settings.blobs_dir.exists():
-            self._settings.blobs_dir.mkdir(parents=True, exist_ok=True)
-
         entries = []
         for key, value in media.items():
             if isinstance(value, (list, tuple)):

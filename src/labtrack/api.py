@@ -59,8 +59,6 @@ class Api:
             filter = mongo_to_expression(filter)
         if project and "/" in project:
             project = project.rsplit("/", 1)[1]
-        if order and order.startswith(("+", "-")) and order[1:] in ("created_at", "name"):
-            pass
         rows = self.store.runs(project=project, filter=filter, order=order, limit=limit)
         return [ApiRun(self, row) for row in rows]
 

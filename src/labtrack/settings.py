@@ -132,16 +132,6 @@ class Settings:
     )
     silent: bool = dataclasses.field(default_factory=lambda: _flag("LABTRACK_SILENT"))
 
-    @classmethod
-    def from_kwargs(cls, **kwargs: Any) -> Settings:
-        """Settings from keyword arguments; names labtrack does not know are kept in
-        :attr:`extra` (wandb scripts pass many) instead of failing."""
-        names = {f.name for f in dataclasses.fields(cls)}
-        known = {k: v for k, v in kwargs.items() if k in names}
-        settings = cls(**known)
-        settings.extra = {k: v for k, v in kwargs.items() if k not in names}
-        return settings
-
     def __post_init__(self) -> None:
         if not hasattr(self, "extra"):
             self.extra: dict[str, Any] = {}
@@ -196,6 +186,7 @@ _dataclass_init = Settings.__init__
 
 
 def _tolerant_init(self: Settings, *args: Any, **kwargs: Any) -> None:
+    """Names labtrack does not know are kept in ``extra`` (wandb scripts pass many)."""
     names = {f.name for f in dataclasses.fields(Settings)}
     extra = {k: kwargs.pop(k) for k in list(kwargs) if k not in names}
     _dataclass_init(self, *args, **kwargs)

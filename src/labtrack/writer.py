@@ -27,7 +27,6 @@ import time
 from collections.abc import Callable
 from typing import Any, Protocol
 
-from ._jsonsafe import float_out
 from ._summary import Stats
 from .runlog import Record, RunLogWriter, read_records
 
@@ -294,18 +293,10 @@ class Writer:
                 values = np.concatenate([p[1] for p in parts])
                 times = np.concatenate([p[2] for p in parts])
                 st = self.stats[key]
-                finite = values[np.isfinite(values)]
-                entries.append({
-                    "key": key, "n": len(steps), "kind": st.kind,
-                    "first_step": int(steps[0]), "last_step": int(steps[-1]),
-                    "min": float_out(float(finite.min())) if len(finite) else None,
-                    "max": float_out(float(finite.max())) if len(finite) else None,
-                    "sum": float_out(float(finite.sum())), "finite": len(finite),
-                    "first": float_out(float(values[0])), "last": float_out(float(values[-1])),
-                    "last_time": float(times[-1]),
-                    "backwards": bool(st.backwards),
-                })
-                blobs.append(codec.encode(steps, values, times))
+                entry, blob = codec.series_entry(key, st.kind, steps, values, times,
+                                                 st.backwards)
+                entries.append(entry)
+                blobs.append(blob)
                 points += len(steps)
             now = time.time()
             if entries:
@@ -388,7 +379,6 @@ class Writer:
     def _apply_pending(self) -> None:
         sink = self._get_sink()
         if sink is None:
-            self._index_done_if_idle()
             self._bound_pending()
             return
         try:
@@ -409,17 +399,12 @@ class Writer:
         except Exception as err:  # noqa: BLE001 - any sink failure leaves the log intact
             self._sink_failure(err)
             self._bound_pending()
-        self._index_done_if_idle()
 
     def _bound_pending(self) -> None:
         if self._pending_bytes > MAX_PENDING_BYTES or len(self._pending) > 10_000:
             self._pending = []
             self._pending_bytes = 0
             self._needs_resync = True
-
-    def _index_done_if_idle(self) -> None:
-        # _index_done is set by the thread's exit path, after the sink is closed
-        return
 
     def _heartbeat(self, now: float) -> None:
         self._last_heartbeat = now

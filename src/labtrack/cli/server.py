@@ -28,6 +28,14 @@ def _open(ctx: click.Context) -> tuple[Any, Any, Any]:
     return store, open_blobs(blobs_uri), settings
 
 
+def _auth(ctx: click.Context) -> Any:
+    """The auth service over the server's store (users, keys, members)."""
+    from ..server.auth import AuthService
+
+    store, _, _ = _open(ctx)
+    return AuthService(store)
+
+
 @click.group(invoke_without_command=True)
 @click.option("--db", envvar="LABTRACK_SERVER_DB",
               help="postgresql://user@host/db, or a directory for SQLite "
@@ -83,12 +91,10 @@ def user() -> None:
 @handle_errors
 def user_add(ctx: click.Context, name: str, admin: bool, password: bool) -> None:
     """Add user NAME."""
-    from ..server.auth import AuthService
-
-    store, _, _ = _open(ctx)
+    auth = _auth(ctx)  # a bad --db fails before the password prompt
     secret = click.prompt("Password", hide_input=True, confirmation_prompt=True) \
         if password else None
-    AuthService(store).add_user(name, admin=admin, password=secret)
+    auth.add_user(name, admin=admin, password=secret)
     click.echo(f"Added user {name}{' (admin)' if admin else ''}.")
 
 
@@ -98,11 +104,9 @@ def user_add(ctx: click.Context, name: str, admin: bool, password: bool) -> None
 @handle_errors
 def user_passwd(ctx: click.Context, name: str) -> None:
     """Set the web login password of NAME."""
-    from ..server.auth import AuthService
-
-    store, _, _ = _open(ctx)
+    auth = _auth(ctx)
     secret = click.prompt("Password", hide_input=True, confirmation_prompt=True)
-    AuthService(store).set_password(name, secret)
+    auth.set_password(name, secret)
     click.echo("Password set.")
 
 
@@ -112,10 +116,7 @@ def user_passwd(ctx: click.Context, name: str) -> None:
 @handle_errors
 def user_ls(ctx: click.Context, as_json: bool) -> None:
     """List users."""
-    from ..server.auth import AuthService
-
-    store, _, _ = _open(ctx)
-    rows = AuthService(store).users()
+    rows = _auth(ctx).users()
     if as_json:
         print_json(rows)
         return
@@ -135,10 +136,7 @@ def key() -> None:
 @handle_errors
 def key_create(ctx: click.Context, user_name: str, label: str | None) -> None:
     """Create an API key for USER_NAME and print it (only this once)."""
-    from ..server.auth import AuthService
-
-    store, _, _ = _open(ctx)
-    click.echo(AuthService(store).create_key(user_name, label))
+    click.echo(_auth(ctx).create_key(user_name, label))
 
 
 @key.command("ls")
@@ -148,10 +146,7 @@ def key_create(ctx: click.Context, user_name: str, label: str | None) -> None:
 @handle_errors
 def key_ls(ctx: click.Context, user_name: str, as_json: bool) -> None:
     """List the keys of USER_NAME (prefixes only)."""
-    from ..server.auth import AuthService
-
-    store, _, _ = _open(ctx)
-    rows = AuthService(store).keys(user_name)
+    rows = _auth(ctx).keys(user_name)
     if as_json:
         print_json(rows)
         return
@@ -166,10 +161,7 @@ def key_ls(ctx: click.Context, user_name: str, as_json: bool) -> None:
 @handle_errors
 def key_revoke(ctx: click.Context, prefix: str) -> None:
     """Revoke the key starting with PREFIX."""
-    from ..server.auth import AuthService
-
-    store, _, _ = _open(ctx)
-    AuthService(store).revoke_key(prefix)
+    _auth(ctx).revoke_key(prefix)
     click.echo("Key revoked.")
 
 
@@ -186,10 +178,7 @@ def member() -> None:
 @handle_errors
 def member_set(ctx: click.Context, project: str, user_name: str, role: str) -> None:
     """Give USER_NAME ROLE in PROJECT ('none' removes them)."""
-    from ..server.auth import AuthService
-
-    store, _, _ = _open(ctx)
-    AuthService(store).set_role(project, user_name, None if role == "none" else role)
+    _auth(ctx).set_role(project, user_name, None if role == "none" else role)
     click.echo(f"{user_name} is now {role} of {project}.")
 
 
@@ -200,10 +189,7 @@ def member_set(ctx: click.Context, project: str, user_name: str, role: str) -> N
 @handle_errors
 def member_ls(ctx: click.Context, project: str, as_json: bool) -> None:
     """List the members of PROJECT."""
-    from ..server.auth import AuthService
-
-    store, _, _ = _open(ctx)
-    rows = AuthService(store).members(project)
+    rows = _auth(ctx).members(project)
     if as_json:
         print_json(rows)
         return

@@ -255,17 +255,10 @@ class RunWriter:
             backwards = bool(len(steps) > 1 and (np.diff(steps) < 0).any())
             for lo in range(0, len(steps), CHUNK_POINTS):
                 st, va, ti = (a[lo:lo + CHUNK_POINTS] for a in (steps, values, times))
-                finite = va[np.isfinite(va)]
-                entries.append({
-                    "key": key, "n": len(st), "kind": s.kind or "float",
-                    "first_step": int(st[0]), "last_step": int(st[-1]),
-                    "min": float_out(float(finite.min())) if len(finite) else None,
-                    "max": float_out(float(finite.max())) if len(finite) else None,
-                    "sum": float_out(float(finite.sum())), "finite": len(finite),
-                    "first": float_out(float(va[0])), "last": float_out(float(va[-1])),
-                    "last_time": float(ti[-1]), "backwards": backwards,
-                })
-                blobs.append(chunks.encode(st, va, ti))
+                entry, blob = chunks.series_entry(key, s.kind or "float", st, va, ti,
+                                                  backwards)
+                entries.append(entry)
+                blobs.append(blob)
                 latest = max(latest, float(ti.max()))
                 points += len(st)
                 if points >= RECORD_POINTS:

@@ -111,29 +111,26 @@ class ScopedStore:
         self._run_project(run_id, "writer")
         self.base.heartbeat(run_id, when)
 
+    def _project_if_any(self, run_id: str) -> str | None:
+        """The run's project, or None for a run the index does not have yet."""
+        try:
+            return str(self.base.get_run(run_id)["project"])
+        except NotFoundError:
+            return None
+
     def last_seq(self, run_id: str, stream: str = "main") -> int:
-        try:
-            self._run_project(run_id, "writer")
-        except NotFoundError:
-            return -1 if not self._exists(run_id) else self._raise_hidden(run_id)
+        project = self._project_if_any(run_id)
+        if project is None:
+            return -1  # a new run: nothing applied yet
+        self.require(project, "writer")
         return int(self.base.last_seq(run_id, stream))
-
-    def _exists(self, run_id: str) -> bool:
-        try:
-            self.base.get_run(run_id)
-            return True
-        except NotFoundError:
-            return False
-
-    @staticmethod
-    def _raise_hidden(run_id: str) -> int:
-        raise NotFoundError(f"no run with id {run_id!r}")
 
     def apply(self, run_id: str, records: Sequence[Record], stream: str = "main") -> int:
         """Log records: writer on the run's project; a new project is claimed by its
         first writer; moving a run to another project needs writer there too."""
-        if self._exists(run_id):
-            self._run_project(run_id, "writer")
+        existing = self._project_if_any(run_id)
+        if existing is not None:
+            self.require(existing, "writer")
         targets = {str((r.header.get("run") or {}).get("project") or "")
                    for r in records if r.header.get("run")}
         targets |= {str(r.header["run_update"]["project"]) for r in records

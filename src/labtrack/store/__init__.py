@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import threading
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -73,7 +74,7 @@ class _Shared:
 
 
 _shared: dict[tuple[str, float, float], SQLStore] = {}
-_shared_lock = __import__("threading").Lock()
+_shared_lock = threading.Lock()
 MAX_SHARED = 4
 
 

@@ -92,6 +92,25 @@ def encode(steps: np.ndarray, values: np.ndarray, times: np.ndarray) -> bytes:
     return _HEADER.pack(MAGIC, CODEC_ZLIB, count) + zlib.compress(payload, 1)
 
 
+def series_entry(key: str, kind: str, steps: np.ndarray, values: np.ndarray,
+                 times: np.ndarray, backwards: bool) -> tuple[dict[str, Any], bytes]:
+    """A run log record's description of one chunk (count, steps, running-stat parts)
+    and the chunk's encoded bytes; what ``Store.apply`` merges into the series stats."""
+    from .._jsonsafe import float_out
+
+    finite = values[np.isfinite(values)]
+    entry = {
+        "key": key, "n": len(steps), "kind": kind,
+        "first_step": int(steps[0]), "last_step": int(steps[-1]),
+        "min": float_out(float(finite.min())) if len(finite) else None,
+        "max": float_out(float(finite.max())) if len(finite) else None,
+        "sum": float_out(float(finite.sum())), "finite": len(finite),
+        "first": float_out(float(values[0])), "last": float_out(float(values[-1])),
+        "last_time": float(times[-1]), "backwards": bool(backwards),
+    }
+    return entry, encode(steps, values, times)
+
+
 def decode(blob: bytes) -> Points:
     """Decode one chunk made by :func:`encode`."""
     magic, codec, count = _HEADER.unpack_from(blob)

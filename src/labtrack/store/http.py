@@ -10,7 +10,6 @@ API under ``/api/v1``.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
@@ -191,7 +190,3 @@ class HTTPStore:
         params = {"key": key} if key else {}
         return self._request("GET", f"/ingest/runs/{run_id}/media",  # type: ignore[no-any-return]
                              params=params)
-
-
-def dumps(value: Any) -> str:
-    return json.dumps(value, allow_nan=False)

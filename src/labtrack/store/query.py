@@ -20,14 +20,12 @@ from sqlalchemy import (
     false,
     func,
     literal,
-    literal_column,
     not_,
     null,
     or_,
     select,
     true,
 )
-from sqlalchemy.sql.expression import ColumnElement as _CE
 
 from ..errors import FilterError
 from ..filters import Cmp, Field, Logic, Node, Not, parse
@@ -296,7 +294,8 @@ def order_by(
         assert isinstance(tree, Cmp) and isinstance(tree.left, Field)
         field = tree.left
         if field.root in ("config", "summary"):
-            exprs: list[_CE[Any]] = [compiler.json_number(field), compiler.json_string(field)]
+            exprs: list[ColumnElement[Any]] = [compiler.json_number(field),
+                                               compiler.json_string(field)]
         elif field.root == "tags":
             exprs = [runs.c.tags_text]
         else:
@@ -307,4 +306,4 @@ def order_by(
     return clauses
 
 
-__all__ = ["compile_filter", "effective_state", "glob_to_like", "order_by", "literal_column"]
+__all__ = ["compile_filter", "effective_state", "glob_to_like", "order_by"]

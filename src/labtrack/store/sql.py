@@ -30,7 +30,7 @@ from sqlalchemy import (
 )
 from sqlalchemy import exc as sa_exc
 
-from .._jsonsafe import float_in, float_out
+from .._jsonsafe import float_in
 from ..errors import (
     NotFoundError,
     StoreCorruptError,
@@ -685,4 +685,4 @@ def sqlite_url(path: str | Path) -> str:
     return f"sqlite:///{Path(path)}"
 
 
-__all__ = ["SQLStore", "sqlite_url", "float_out"]
+__all__ = ["SQLStore", "sqlite_url"]

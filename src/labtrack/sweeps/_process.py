@@ -11,7 +11,6 @@ hyperband stopped it (``early_terminated``), and indexes what is missing.
 
 from __future__ import annotations
 
-import getpass
 import json
 import os
 import signal
@@ -25,6 +24,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from labtrack._init import _user
 from labtrack._names import new_run_name
 from labtrack.runlog import RunLogWriter, iter_records
 from labtrack.sweeps.command import build_command
@@ -196,11 +196,4 @@ def _safe(func: Callable[[], Any]) -> Any:
     try:
         return func()
     except Exception:  # noqa: BLE001 - a busy store only delays a check or a heartbeat
-        return None
-
-
-def _user() -> str | None:
-    try:
-        return getpass.getuser()
-    except Exception:  # noqa: BLE001 - no user name in some containers
         return None
