@@ -3,10 +3,12 @@ sandbox, and hostile captions, cells and chart labels that must stay text."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
+from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
 pytestmark = pytest.mark.browser
 
@@ -101,13 +103,23 @@ def test_media_table_sorts_and_filters(page: Any, ui: Any, media_run: str) -> No
     table = media.locator(".media-card[data-key=scores]")
     first_col = "() => [...document.querySelectorAll('[data-key=scores] tbody tr')]" \
                 ".map((r) => r.cells[0].textContent)"
-    assert page.evaluate(first_col) == ["bravo", XSS, "alpha", "dog"]  # as logged
+
+    def rows_become(expected: list[str]) -> None:
+        # the table's rows load from their blob after the card is drawn: wait, then compare
+        try:
+            want = json.dumps(chr(10).join(expected))
+            page.wait_for_function(f"({first_col})().join('\\n') === {want}", timeout=10_000)
+        except PlaywrightTimeout:
+            pass  # the assertion below shows what the rows are
+        assert page.evaluate(first_col) == expected
+
+    rows_become(["bravo", XSS, "alpha", "dog"])  # as logged
     table.locator("th", has_text="score").click()
-    assert page.evaluate(first_col) == ["alpha", "bravo", "dog", XSS]  # ascending score
+    rows_become(["alpha", "bravo", "dog", XSS])  # ascending score
     table.locator("th", has_text="score").click()
-    assert page.evaluate(first_col) == [XSS, "dog", "bravo", "alpha"]
+    rows_become([XSS, "dog", "bravo", "alpha"])
     table.locator("[data-role=table-filter]").fill("a")
-    assert page.evaluate(first_col) == ["bravo", "alpha"]  # still sorted
+    rows_become(["bravo", "alpha"])  # still sorted
     assert "2 of 4 rows" in table.inner_text()
     assert page.evaluate(FLAG) is None
 
