@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING
 from ..errors import StoreReadOnlyError
 
 if TYPE_CHECKING:
+    from .lite import LiteSink
     from .sql import SQLStore
 
 
@@ -63,7 +64,7 @@ def open_store(
 class _Shared:
     """A store kept open for the process; ``close()`` by one run leaves it open."""
 
-    def __init__(self, store: SQLStore) -> None:
+    def __init__(self, store: SQLStore | LiteSink) -> None:
         self.store = store
 
     def __getattr__(self, name: str) -> object:
@@ -73,18 +74,21 @@ class _Shared:
         return None
 
 
-_shared: dict[tuple[str, float, float], SQLStore] = {}
+_shared: dict[tuple[str, float, float], SQLStore | LiteSink] = {}
 _shared_lock = threading.Lock()
 MAX_SHARED = 4
 
 
 def shared_store(directory: str | Path, busy_timeout: float,
                  heartbeat_timeout: float) -> _Shared:
-    """The local store of ``directory``, opened once per process for run writers.
+    """The local index of ``directory`` as run writers use it, opened once per process.
 
     Many short runs in one process (sweeps, notebooks, benchmarks) then share one
-    engine with warm statement caches and no repeated migration check. At most
-    MAX_SHARED stores stay open; the least recently used is closed.
+    connection with warm caches and no repeated migration check. An index already
+    on the current schema is written through :class:`~labtrack.store.lite.LiteSink`
+    (stdlib ``sqlite3``: no SQLAlchemy import inside a short run); a new or older one
+    through :class:`SQLStore`, which creates or migrates it. At most MAX_SHARED
+    stores stay open; the least recently used is closed.
     """
     key = (str(Path(directory).expanduser().resolve()), busy_timeout, heartbeat_timeout)
     identity = _file_identity(Path(key[0]) / "labtrack.db")
@@ -94,14 +98,28 @@ def shared_store(directory: str | Path, busy_timeout: float,
             store.close()  # the file was replaced (sync --rebuild): open the new one
             store = None
         if store is None:
-            store = open_store(directory, busy_timeout=busy_timeout,
-                               heartbeat_timeout=heartbeat_timeout)
+            store = _open_for_writers(Path(key[0]), busy_timeout, heartbeat_timeout)
             store._identity = _file_identity(Path(key[0]) / "labtrack.db")  # type: ignore
         _shared[key] = store  # most recently used last
         while len(_shared) > MAX_SHARED:
             oldest = next(iter(_shared))
             _shared.pop(oldest).close()
     return _Shared(store)
+
+
+def _open_for_writers(directory: Path, busy_timeout: float,
+                      heartbeat_timeout: float) -> SQLStore | LiteSink:
+    if not os.environ.get("LABTRACK_SQLALCHEMY_SINK"):
+        from .lite import open_lite
+
+        try:
+            lite = open_lite(directory / "labtrack.db", busy_timeout)
+        except Exception:  # noqa: BLE001 - SQLStore below reports what is wrong, clearly
+            lite = None
+        if lite is not None:
+            return lite
+    return open_store(directory, busy_timeout=busy_timeout,
+                      heartbeat_timeout=heartbeat_timeout)
 
 
 def _file_identity(path: Path) -> tuple[int, int] | None:

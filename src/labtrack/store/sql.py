@@ -33,15 +33,13 @@ from sqlalchemy import exc as sa_exc
 from .._jsonsafe import float_in
 from ..errors import (
     NotFoundError,
-    StoreCorruptError,
     StoreError,
-    StoreLockedError,
-    StoreReadOnlyError,
-    UsageError,
 )
 from ..runlog import Record
 from . import chunks as chunkcodec
 from . import migrations, query, schema
+from .dberrors import refused as _refused
+from .dberrors import translate as _translate
 
 runs, projects, series_t, chunks_t = schema.runs, schema.projects, schema.series, schema.chunks
 files_t, media_t, streams_t = schema.files, schema.media, schema.run_streams
@@ -54,35 +52,6 @@ LIST_COLUMNS = [
     runs.c.config, runs.c.summary, runs.c.host, runs.c.owner, runs.c.exit_code,
     runs.c.sweep_id, runs.c.favorite, runs.c.step, runs.c.reproduced_from,
 ]
-
-
-def _translate(err: Exception, where: str) -> StoreError:
-    text = str(getattr(err, "orig", err)).lower()
-    if "locked" in text or "busy" in text:
-        return StoreLockedError(
-            f"the index database at {where} stayed locked past the busy timeout "
-            "(LABTRACK_BUSY_TIMEOUT); another process holds it. Runs keep logging to their run "
-            "logs; `labtrack sync` applies them later."
-        )
-    if "not a database" in text or "malformed" in text or "corrupt" in text:
-        return StoreCorruptError(
-            f"the index database at {where} is damaged ({text}). Nothing logged is lost: "
-            "run `labtrack sync --rebuild` to rebuild it from the run logs."
-        )
-    if "readonly" in text or "read-only" in text or "unable to open" in text \
-            or "permission" in text:
-        return StoreReadOnlyError(
-            f"cannot write the index database at {where} ({text}); check that the store "
-            "directory is writable (LABTRACK_DIR)."
-        )
-    return StoreError(f"index database error at {where}: {text}")
-
-
-def _refused(err: Exception) -> UsageError:
-    """A value the database cannot hold (a NUL character in PostgreSQL text or JSON, an
-    integer out of range): the caller's input is at fault, not the database."""
-    text = str(getattr(err, "orig", err)).splitlines()[0]
-    return UsageError(f"the index database cannot store this value: {text}")
 
 
 class SQLStore:

@@ -1,0 +1,419 @@
+"""The run writers' way into a local index, on the standard library's ``sqlite3`` only.
+
+A run writer needs four calls of the store: ``apply`` (run log records),
+``last_seq``, ``heartbeat`` and ``close``. :class:`SQLStore` provides them over
+SQLAlchemy, whose import (~0.2 s, plus ~0.1 s for the rest of ``store.sql``)
+used to land inside every short run: ``finish()`` of a 20,000-step loop that
+took 50 ms waited for it. :class:`LiteSink` does the same writes with plain SQL
+on a ``sqlite3`` connection (a few ms to import), into the same tables, with
+the same results; reads, edits, migrations and PostgreSQL stay with
+:class:`SQLStore`.
+
+It only opens an index whose schema is exactly :data:`SCHEMA_VERSION`, the
+version it was written for (:func:`open_lite` returns None otherwise, and the
+caller falls back to :class:`SQLStore`, which creates or migrates the schema).
+A migration that changes the tables written here must update this module too;
+``tests/store/test_store_lite.py`` checks that both write the same rows.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import threading
+import time
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from .._jsonsafe import float_in
+from ..errors import StoreError
+from ..runlog import Record
+from .dberrors import refused, translate
+
+SCHEMA_VERSION = 6  # len(migrations.MIGRATIONS) when this module was last checked
+MERGE_LIMIT = 4096  # as SQLStore: a small flush is merged into the series' last small chunk
+_BATCH = 500
+_JSON_COLUMNS = frozenset({"tags", "config", "summary", "metric_defs", "environment"})
+
+
+def open_lite(path: Path, busy_timeout: float) -> LiteSink | None:
+    """A sink on the index at ``path``, or None when it is missing or on another schema."""
+    if not path.is_file():
+        return None
+    try:
+        sink = LiteSink(path, busy_timeout)
+    except sqlite3.Error:
+        return None  # damaged or unreadable: SQLStore says so, clearly
+    try:
+        version = sink.schema_version()
+    except (sqlite3.Error, StoreError):
+        sink.close()
+        return None
+    if version != SCHEMA_VERSION:
+        sink.close()
+        return None
+    return sink
+
+
+class LiteSink:
+    """``apply`` / ``last_seq`` / ``heartbeat`` / ``close`` on a local SQLite index."""
+
+    def __init__(self, path: Path, busy_timeout: float = 30.0) -> None:
+        self.path = path
+        self.where = str(path)
+        self._conn = sqlite3.connect(str(path), timeout=busy_timeout, isolation_level=None,
+                                     check_same_thread=False)
+        self._lock = threading.Lock()  # one connection, shared by the process's run writers
+        try:
+            self._conn.execute(f"PRAGMA busy_timeout={int(busy_timeout * 1000)}")
+            if self._conn.execute("PRAGMA journal_mode").fetchone()[0] != "wal":
+                try:
+                    self._conn.execute("PRAGMA journal_mode=WAL")
+                except sqlite3.Error:  # a read-only directory cannot switch
+                    pass
+            self._conn.execute("PRAGMA synchronous=NORMAL")
+            self._conn.execute("PRAGMA foreign_keys=ON")
+        except BaseException:
+            self._conn.close()
+            raise
+        self._project_ids: dict[str, int] = {}
+        self._series_ids: dict[tuple[str, str], tuple[int, int, int | None]] = {}
+
+    def schema_version(self) -> int:
+        with self._lock:
+            try:
+                row = self._conn.execute("SELECT MAX(version) FROM schema_migrations").fetchone()
+            except sqlite3.OperationalError as err:
+                if "no such table" in str(err):
+                    return 0
+                raise translate(err, self.where) from err
+            except sqlite3.DatabaseError as err:
+                raise translate(err, self.where) from err
+        return int(row[0] or 0)
+
+    def close(self) -> None:
+        with self._lock:
+            self._conn.close()
+
+    @contextmanager
+    def _write(self) -> Iterator[sqlite3.Connection]:
+        """A write transaction (BEGIN IMMEDIATE: concurrent writers queue on the busy
+        timeout); database errors become StoreErrors, as in ``SQLStore.write``."""
+        with self._lock:
+            conn = self._conn
+            try:
+                conn.execute("BEGIN IMMEDIATE")
+                yield conn
+                conn.execute("COMMIT")
+            except BaseException as err:
+                if conn.in_transaction:
+                    try:
+                        conn.execute("ROLLBACK")
+                    except sqlite3.Error:
+                        pass
+                self._forget()  # rolled back: cached ids may point at rows that never were
+                if isinstance(err, sqlite3.IntegrityError):
+                    raise
+                if isinstance(err, (sqlite3.DataError, OverflowError)):
+                    raise refused(err) from err
+                if isinstance(err, sqlite3.DatabaseError):
+                    raise translate(err, self.where) from err
+                raise
+
+    def _forget(self) -> None:
+        self._series_ids.clear()
+        self._project_ids.clear()
+
+    # -- the writer's calls ------------------------------------------------------------
+    def last_seq(self, run_id: str, stream: str = "main") -> int:
+        """The last applied sequence number of a run's log stream (-1: none)."""
+        with self._lock:
+            try:
+                return _last_seq(self._conn, run_id, stream)
+            except sqlite3.DatabaseError as err:
+                raise translate(err, self.where) from err
+
+    def heartbeat(self, run_id: str, when: float) -> None:
+        """Mark a running run alive without a new record."""
+        with self._write() as conn:
+            conn.execute("UPDATE runs SET heartbeat_at=? WHERE id=? AND state='running'",
+                         (when, run_id))
+
+    def apply(self, run_id: str, records: Sequence[Record], stream: str = "main") -> int:
+        """Apply run log records in one transaction; same contract as ``SQLStore.apply``."""
+        with self._write() as conn:
+            exists = conn.execute("SELECT 1 FROM runs WHERE id=?", (run_id,)).fetchone() \
+                is not None
+            last = start = _last_seq(conn, run_id, stream)
+            for record in records:
+                if record.seq <= last:
+                    continue
+                if record.seq != last + 1:
+                    raise StoreError(
+                        f"run {run_id}: record {record.seq} follows {last}; records are missing "
+                        "from the index. Run `labtrack sync` to re-apply the run log.")
+                if stream != "main":
+                    if not exists:
+                        raise StoreError(f"run {run_id} does not exist yet (stream {stream})")
+                    record = Record({k: v for k, v in record.header.items()
+                                     if k not in ("run", "state")}, record.blobs, record.offset)
+                    record.header["seq"] = last + 1
+                self._apply_one(conn, run_id, record, exists, stream)
+                exists = True
+                last = record.seq
+            if stream != "main" and last != start:
+                if start < 0:
+                    conn.execute("INSERT INTO run_streams (run_id, stream, last_seq) "
+                                 "VALUES (?, ?, ?)", (run_id, stream, last))
+                else:
+                    conn.execute("UPDATE run_streams SET last_seq=? WHERE run_id=? AND stream=?",
+                                 (last, run_id, stream))
+            return last
+
+    # -- one record --------------------------------------------------------------------
+    def _project_id(self, conn: sqlite3.Connection, name: str, now: float) -> int:
+        pid = self._project_ids.get(name)
+        if pid is None:
+            row = conn.execute("SELECT id FROM projects WHERE name=?", (name,)).fetchone()
+            if row is None:
+                cur = conn.execute("INSERT INTO projects (name, created_at, updated_at) "
+                                   "VALUES (?, ?, ?)", (name, now, now))
+                pid = int(cur.lastrowid or 0)
+            else:
+                pid = int(row[0])
+            self._project_ids[name] = pid
+        return pid
+
+    def _apply_one(self, conn: sqlite3.Connection, run_id: str, record: Record, exists: bool,
+                   stream: str) -> None:
+        h = record.header
+        now = float(h.get("time", time.time()))
+        values: dict[str, Any] = {"updated_at": now, "heartbeat_at": now}
+        if stream == "main":
+            values["last_seq"] = record.seq
+        meta = h.get("run")
+        if meta:
+            project_id = self._project_id(conn, meta.get("project") or "uncategorized", now)
+            tags = list(meta.get("tags") or [])
+            values.update(
+                project_id=project_id, name=meta.get("name") or run_id,
+                group_name=meta.get("group"), job_type=meta.get("job_type"), tags=tags,
+                tags_text="|" + "|".join(t.replace("|", "/") for t in tags) + "|" if tags else "",
+                notes=meta.get("notes"), host=meta.get("host"), pid=meta.get("pid"),
+                owner=meta.get("owner"), sweep_id=meta.get("sweep_id"),
+                reproduced_from=meta.get("reproduced_from"), state="running",
+                finished_at=None, exit_code=None, error=None,
+            )
+            conn.execute("UPDATE projects SET updated_at=? WHERE id=?", (now, project_id))
+        update_meta = h.get("run_update") if stream != "main" else None
+        if update_meta:
+            for key, column in (("name", "name"), ("group", "group_name"),
+                                ("job_type", "job_type"), ("notes", "notes")):
+                if key in update_meta and (update_meta[key] is not None or key == "notes"):
+                    values[column] = update_meta[key]
+            if update_meta.get("tags") is not None:
+                tags = [str(t) for t in update_meta["tags"]]
+                values.update(tags=tags, tags_text="|" + "|".join(tags) + "|" if tags else "")
+            if update_meta.get("project"):
+                values["project_id"] = self._project_id(conn, update_meta["project"], now)
+            if update_meta.get("favorite") is not None:
+                values["favorite"] = bool(update_meta["favorite"])
+        for key in ("config", "summary", "environment", "metric_defs"):
+            if key not in h:
+                continue
+            merge = key == "summary" or (stream != "main" and key in ("config", "metric_defs"))
+            if merge and exists:
+                # two streams (and resumed runs) each send snapshots: keep both sides' keys
+                row = conn.execute(f"SELECT {key} FROM runs WHERE id=?", (run_id,)).fetchone()
+                current = json.loads(row[0]) if row and row[0] is not None else None
+                values[key] = {**(current or {}), **h[key]}
+            else:
+                values[key] = h[key]
+        if "step" in h and stream == "main":
+            values["step"] = int(h["step"])
+        state = h.get("state")
+        if state:
+            values.update(state=state["state"], exit_code=state.get("exit_code"),
+                          error=state.get("error"), finished_at=state.get("finished_at"))
+        if not exists:
+            if not meta:
+                raise StoreError(f"run {run_id}: the first record has no run metadata")
+            values.update(id=run_id, created_at=float(meta.get("created_at", now)))
+            values.setdefault("config", {})
+            values.setdefault("summary", {})
+            self._insert_run(conn, values)
+        else:
+            columns = list(values)
+            conn.execute(f"UPDATE runs SET {', '.join(c + '=?' for c in columns)} WHERE id=?",
+                         [*_params(values, columns), run_id])
+        if h.get("series"):
+            self._apply_series(conn, run_id, h["series"], record.blobs)
+        for f in h.get("files", ()):
+            conn.execute("DELETE FROM files WHERE run_id=? AND path=?", (run_id, f["path"]))
+            conn.execute("INSERT INTO files (run_id, path, digest, size, created_at) "
+                         "VALUES (?, ?, ?, ?, ?)",
+                         (run_id, f["path"], f["digest"], int(f["size"]), now))
+        media_rows = [(run_id, m["key"], int(m["step"]),
+                       str(m["record"].get("_type", "unknown")), json.dumps(m["record"]))
+                      for m in h.get("media", ())]
+        if media_rows:
+            conn.executemany("INSERT INTO media (run_id, key, step, kind, record) "
+                             "VALUES (?, ?, ?, ?, ?)", media_rows)
+
+    def _insert_run(self, conn: sqlite3.Connection, values: dict[str, Any]) -> None:
+        values.setdefault("tags_text", "")
+        values.setdefault("favorite", False)
+        values.setdefault("step", 0)
+        values.setdefault("last_seq", -1)
+        columns = list(values)
+        sql = (f"INSERT INTO runs ({', '.join(columns)}) "
+               f"VALUES ({', '.join('?' for _ in columns)})")
+        base = values["name"]
+        for attempt in range(50):
+            conn.execute("SAVEPOINT run_name")
+            try:
+                conn.execute(sql, _params(values, columns))
+            except sqlite3.IntegrityError as err:
+                conn.execute("ROLLBACK TO run_name")
+                conn.execute("RELEASE run_name")
+                if "name" not in str(err):
+                    raise
+                # names are unique per project: a clash gets a numbered suffix
+                values["name"] = f"{base}-{attempt + 2}"
+                continue
+            conn.execute("RELEASE run_name")
+            return
+        raise StoreError(f"could not find a free name for run {values['id']}")
+
+    # -- series ------------------------------------------------------------------------
+    def _series_rows(self, conn: sqlite3.Connection, run_id: str,
+                     entries: list[dict[str, Any]]) -> list[tuple[int, int, int | None]]:
+        """(series id, last chunk id, last chunk count) per entry; new series are created."""
+        unknown = [e for e in entries if (run_id, e["key"]) not in self._series_ids]
+        if unknown:
+            found: dict[str, int] = {}
+            for part in _batches([e["key"] for e in unknown]):
+                found.update((k, int(i)) for i, k in conn.execute(
+                    f"SELECT id, key FROM series WHERE run_id=? AND key IN ({_marks(part)})",
+                    [run_id, *part]))
+            fresh = [e for e in unknown if e["key"] not in found]
+            if fresh:
+                conn.executemany(
+                    "INSERT INTO series (run_id, key, kind, count, backwards) "
+                    "VALUES (?, ?, ?, 0, 0)",
+                    [(run_id, e["key"], e.get("kind", "float")) for e in fresh])
+                for part in _batches([e["key"] for e in fresh]):
+                    for i, k in conn.execute(
+                            f"SELECT id, key FROM series WHERE run_id=? AND key IN "
+                            f"({_marks(part)})", [run_id, *part]):
+                        self._series_ids[(run_id, k)] = (int(i), -1, None)
+            last_chunks: dict[int, tuple[int, int]] = {}
+            for part in _batches(list(found.values())):
+                for sid, cid, count in conn.execute(
+                        "SELECT c.series_id, c.id, c.count FROM chunks c JOIN ("
+                        "SELECT series_id, MAX(id) AS cid FROM chunks WHERE series_id IN "
+                        f"({_marks(part)}) GROUP BY series_id) n ON c.id = n.cid", part):
+                    last_chunks[int(sid)] = (int(cid), int(count))
+            for key, sid in found.items():
+                cid, count = last_chunks.get(sid, (-1, None))  # type: ignore[assignment]
+                self._series_ids[(run_id, key)] = (sid, cid, count)
+        return [self._series_ids[(run_id, e["key"])] for e in entries]
+
+    def _apply_series(self, conn: sqlite3.Connection, run_id: str,
+                      entries: list[dict[str, Any]], blobs: list[bytes]) -> None:
+        from . import chunks as codec
+
+        infos = self._series_rows(conn, run_id, entries)
+        inserts: list[tuple[str, tuple[int, int, int, int, bytes]]] = []
+        for entry, blob, (sid, last_chunk, last_count) in zip(entries, blobs, infos,
+                                                               strict=True):
+            n = int(entry["n"])
+            if last_count is not None and last_count + n <= MERGE_LIMIT and last_chunk >= 0:
+                old = conn.execute("SELECT data FROM chunks WHERE id=?", (last_chunk,)).fetchone()
+                if old is None:
+                    raise StoreError(f"run {run_id}: chunk {last_chunk} vanished from the index")
+                merged = codec.concat([codec.decode(old[0]), codec.decode(blob)])
+                conn.execute("UPDATE chunks SET data=?, count=?, last_step=? WHERE id=?",
+                             (codec.encode(*merged), len(merged), int(merged.steps.max()),
+                              last_chunk))
+                self._series_ids[(run_id, entry["key"])] = (sid, last_chunk, last_count + n)
+            else:
+                inserts.append((entry["key"], (sid, int(entry["first_step"]),
+                                               int(entry["last_step"]), n, blob)))
+        if inserts:
+            conn.executemany("INSERT INTO chunks (series_id, first_step, last_step, count, data) "
+                             "VALUES (?, ?, ?, ?, ?)", [row for _, row in inserts])
+            newest: dict[int, int] = {}
+            for part in _batches([row[0] for _, row in inserts]):
+                newest.update((int(a), int(b)) for a, b in conn.execute(
+                    f"SELECT series_id, MAX(id) FROM chunks WHERE series_id IN ({_marks(part)}) "
+                    "GROUP BY series_id", part))
+            for key, row in inserts:
+                self._series_ids[(run_id, key)] = (row[0], newest[row[0]], row[3])
+        self._update_stats(conn, [info[0] for info in infos], entries)
+
+    @staticmethod
+    def _update_stats(conn: sqlite3.Connection, sids: list[int],
+                      entries: list[dict[str, Any]]) -> None:
+        current: dict[int, Any] = {}
+        for part in _batches(sids):
+            for row in conn.execute(
+                    "SELECT id, count, min, max, first_step, last_step, backwards FROM series "
+                    f"WHERE id IN ({_marks(part)})", part):
+                current[int(row[0])] = row[1:]
+        updates = []
+        for sid, entry in zip(sids, entries, strict=True):
+            count, cur_min, cur_max, first_step, last_step, backwards = current[sid]
+            lo, hi = float_in(entry.get("min")), float_in(entry.get("max"))
+            new_min = lo if cur_min is None else (cur_min if lo is None else min(cur_min, lo))
+            new_max = hi if cur_max is None else (cur_max if hi is None else max(cur_max, hi))
+            if isinstance(new_min, float) and new_min != new_min:
+                new_min = None
+            if isinstance(new_max, float) and new_max != new_max:
+                new_max = None
+            goes_back = bool(entry.get("backwards")) or (
+                last_step is not None and int(entry["first_step"]) < last_step)
+            n_count = int(count or 0) + int(entry["n"])
+            n_first = entry["first_step"] if first_step is None else first_step
+            n_back = bool(backwards) or goes_back
+            updates.append((n_count, new_min, new_max, n_first, entry["last_step"],
+                            float_in(entry.get("last")), entry.get("last_time"), int(n_back),
+                            sid))
+            current[sid] = (n_count, new_min, new_max, n_first, entry["last_step"], n_back)
+        conn.executemany(
+            "UPDATE series SET count=?, min=?, max=?, first_step=?, last_step=?, last=?, "
+            "last_time=?, backwards=? WHERE id=?", updates)
+
+
+def _last_seq(conn: sqlite3.Connection, run_id: str, stream: str) -> int:
+    if stream == "main":
+        row = conn.execute("SELECT last_seq FROM runs WHERE id=?", (run_id,)).fetchone()
+    else:
+        row = conn.execute("SELECT last_seq FROM run_streams WHERE run_id=? AND stream=?",
+                           (run_id, stream)).fetchone()
+    return -1 if row is None or row[0] is None else int(row[0])
+
+
+def _params(values: dict[str, Any], columns: list[str]) -> list[Any]:
+    """Column values as sqlite3 binds them: JSON columns as JSON text (as SQLAlchemy's JSON
+    type writes them, ``null`` for None), booleans as 0/1."""
+    out: list[Any] = []
+    for c in columns:
+        v = values[c]
+        if c in _JSON_COLUMNS:
+            v = json.dumps(v)
+        elif isinstance(v, bool):
+            v = int(v)
+        out.append(v)
+    return out
+
+
+def _marks(items: Sequence[Any]) -> str:
+    return ", ".join("?" * len(items))
+
+
+def _batches(items: list[Any], size: int = _BATCH) -> Iterator[list[Any]]:
+    for i in range(0, len(items), size):
+        yield items[i : i + size]

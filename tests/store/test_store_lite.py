@@ -1,0 +1,189 @@
+"""The run writers' stdlib-sqlite3 sink (store/lite.py) writes exactly what SQLStore writes.
+
+The same run log records are applied once through :class:`SQLStore` (SQLAlchemy) and
+once through :class:`LiteSink` into two fresh indexes; every row of every table the
+writers touch must come out the same.
+"""
+
+from __future__ import annotations
+
+import math
+import sqlite3
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+
+import labtrack
+from labtrack.errors import StoreLockedError
+from labtrack.runlog import Record, read_records
+from labtrack.store import chunks, close_shared, migrations, open_store, shared_store
+from labtrack.store.lite import SCHEMA_VERSION, LiteSink, open_lite
+from labtrack.store.sql import SQLStore
+
+TABLES = ("projects", "runs", "run_streams", "series", "chunks", "files", "media")
+
+
+def _dump(db: Path) -> dict[str, list[tuple[Any, ...]]]:
+    conn = sqlite3.connect(db)
+    try:
+        return {t: conn.execute(f"SELECT * FROM {t} ORDER BY rowid").fetchall() for t in TABLES}
+    finally:
+        conn.close()
+
+
+def _fresh_index(directory: Path) -> Path:
+    open_store(directory).close()  # creates and migrates the schema
+    return directory / "labtrack.db"
+
+
+def _logged_runs(tmp_path: Path) -> dict[str, list[Record]]:
+    """Run log records of real runs: scalars with NaN/inf, a step going back, a config
+    change, a summary, a saved file, media, two runs with the same name, a failed run."""
+    out = tmp_path / "source"
+    ids = []
+    for i in range(2):
+        run = labtrack.init(project="parity", name="same", dir=str(out), config={"lr": 0.1 * i},
+                            tags=["a", "b|c"], group="g", job_type="train", notes="n")
+        for step in range(300):
+            run.log({"loss": 1 / (step + 1), "acc": step / 300, "weird": math.nan if step % 7
+                     else math.inf, "nested": {"x": step}})
+            if step == 150:
+                run.config.update({"batch": 32})
+                with pytest.warns(UserWarning, match="lower than the highest step"):
+                    run.log({"loss": 9.0}, step=3)  # back in time
+        run.log({"table": labtrack.Table(columns=["a"], data=[[1], [2]])})
+        (tmp_path / "notes.txt").write_text("hello")
+        run.save(str(tmp_path / "notes.txt"), base_path=str(tmp_path))
+        run.summary["best"] = -math.inf
+        run.finish(exit_code=i)
+        ids.append(run.id)
+    return {rid: list(read_records(out / "runs" / rid / "run.log")) for rid in ids}
+
+
+def _side_stream(run_id: str) -> list[Record]:
+    values = np.array([1.0, math.nan, 3.0])
+    entry, blob = chunks.series_entry("child/loss", "float", np.array([0, 1, 2]), values,
+                                      np.array([1.0, 2.0, 3.0]), False)
+    return [
+        Record({"seq": 0, "time": 5.0, "config": {"child": True}, "metric_defs": {"m": {}},
+                "run_update": {"name": "renamed", "tags": ["t"], "notes": None,
+                               "project": "other", "favorite": True},
+                "series": [entry]}, [blob]),
+        Record({"seq": 1, "time": 6.0, "summary": {"child_best": 1.0}}, []),
+    ]
+
+
+def test_lite_sink_writes_the_same_rows_as_sqlstore(tmp_path: Path) -> None:
+    runs = _logged_runs(tmp_path)
+    sa_db = _fresh_index(tmp_path / "sa")
+    lite_db = _fresh_index(tmp_path / "lite")
+    sa = SQLStore(f"sqlite:///{sa_db}")
+    lite = LiteSink(lite_db)
+    try:
+        for store in (sa, lite):
+            for run_id, records in runs.items():
+                # one record at a time: small flushes take the merge-into-last-chunk path
+                for record in records:
+                    assert store.apply(run_id, [record]) == record.seq
+                assert store.apply(run_id, records) == records[-1].seq  # idempotent
+                assert store.last_seq(run_id) == records[-1].seq
+            first = next(iter(runs))
+            side = _side_stream(first)
+            assert store.apply(first, side, stream="child") == 1
+            assert store.last_seq(first, "child") == 1
+            store.heartbeat(first, 7.0)
+    finally:
+        sa.close()
+        lite.close()
+    sa_rows, lite_rows = _dump(sa_db), _dump(lite_db)
+    for table in TABLES:
+        assert lite_rows[table] == sa_rows[table], table
+    names = sorted(r[2] for r in lite_rows["runs"])
+    assert names == ["renamed", "same-2"]  # the clash got a suffix; the stream renamed one
+    assert len(lite_rows["media"]) == 2 and {f[1] for f in lite_rows["files"]} >= {"notes.txt"}
+    assert len(lite_rows["series"]) == 2 * 4 + 1 and len(lite_rows["run_streams"]) == 1
+
+
+def test_lite_sink_refuses_records_out_of_order(tmp_path: Path) -> None:
+    lite = LiteSink(_fresh_index(tmp_path))
+    try:
+        with pytest.raises(labtrack.errors.StoreError, match="records are missing"):
+            lite.apply("r1", [Record({"seq": 1, "run": {"project": "p"}}, [])])
+        with pytest.raises(labtrack.errors.StoreError, match="does not exist yet"):
+            lite.apply("r1", [Record({"seq": 0}, [])], stream="child")
+        assert lite.last_seq("r1") == -1  # nothing half-applied
+    finally:
+        lite.close()
+
+
+def test_schema_version_is_the_latest_migration() -> None:
+    # a new migration must be checked against (and, if it changes these tables, applied
+    # to) store/lite.py before SCHEMA_VERSION is raised
+    assert SCHEMA_VERSION == len(migrations.all_migrations())
+
+
+def test_open_lite_only_opens_a_current_index(tmp_path: Path) -> None:
+    assert open_lite(tmp_path / "missing.db", 1.0) is None
+    empty = tmp_path / "empty.db"
+    sqlite3.connect(empty).close()
+    assert open_lite(empty, 1.0) is None  # no schema yet: SQLStore creates it
+    db = _fresh_index(tmp_path / "current")
+    sink = open_lite(db, 1.0)
+    assert isinstance(sink, LiteSink)
+    sink.close()
+    conn = sqlite3.connect(db)
+    conn.execute("INSERT INTO schema_migrations VALUES (99, 'future', 0)")
+    conn.commit()
+    conn.close()
+    assert open_lite(db, 1.0) is None  # a newer schema: SQLStore says what to do
+    garbage = tmp_path / "garbage.db"
+    garbage.write_bytes(b"not a database at all" * 100)
+    assert open_lite(garbage, 1.0) is None
+
+
+def test_shared_store_uses_the_lite_sink_once_the_schema_exists(tmp_path: Path) -> None:
+    close_shared()
+    try:
+        first = shared_store(tmp_path / "s", 1.0, 60.0)
+        assert isinstance(first.store, SQLStore)  # new directory: created by SQLStore
+        close_shared()
+        again = shared_store(tmp_path / "s", 1.0, 60.0)
+        assert isinstance(again.store, LiteSink)
+    finally:
+        close_shared()
+
+
+def test_lite_sink_reports_a_locked_index(tmp_path: Path) -> None:
+    db = _fresh_index(tmp_path)
+    holder = sqlite3.connect(db, isolation_level=None)
+    holder.execute("BEGIN IMMEDIATE")
+    lite = LiteSink(db, busy_timeout=0.2)
+    try:
+        with pytest.raises(StoreLockedError, match="locked"):
+            lite.heartbeat("r1", 1.0)
+    finally:
+        holder.execute("ROLLBACK")
+        holder.close()
+    lite.heartbeat("r1", 1.0)  # usable again once the lock is gone
+    lite.close()
+
+
+def test_a_run_on_an_existing_index_does_not_import_sqlalchemy(
+        store_dir: Path, child_env: dict[str, str], python: str) -> None:
+    import subprocess
+
+    _fresh_index(store_dir)
+    script = ("import sys, labtrack\n"
+              "run = labtrack.init(project='p', config={'lr': 0.1})\n"
+              "for i in range(50): run.log({'loss': 1 / (i + 1)})\n"
+              "run.finish()\n"
+              "heavy = ('sqlalchemy', 'labtrack.store.sql')\n"
+              "print(sorted(m for m in heavy if m in sys.modules))\n")
+    out = subprocess.run([python, "-c", script], env=child_env, capture_output=True, text=True,
+                         timeout=60, check=True)
+    assert out.stdout.strip() == "[]", out.stderr
+    api = labtrack.Api(store_dir)
+    (run,) = api.runs("p")
+    assert run.state == "finished" and run.summary["loss"] == pytest.approx(1 / 50)
