@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
+import sqlite3
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -11,6 +13,7 @@ from typing import Any
 import pytest
 
 import labtrack
+from labtrack.blobs import LocalBlobStore
 
 
 @pytest.fixture(autouse=True)
@@ -57,8 +60,34 @@ def write_files(root: Path, files: dict[str, bytes | str], age: float = 0.0) -> 
 
 
 def blob_count(store_dir: Path) -> int:
+    """Distinct blobs stored, as files or in the small-blob database."""
     root = store_dir / "blobs" / "sha256"
-    return sum(1 for p in root.rglob("*") if p.is_file()) if root.exists() else 0
+    files = {p.parent.name + p.name for p in root.rglob("*") if p.is_file()} \
+        if root.exists() else set()
+    return len(files | set(read_small_blobs(store_dir)))
+
+
+def read_small_blobs(store_dir: Path) -> dict[str, bytes]:
+    """``{digest: bytes}`` of the small-blob database (empty when it does not exist)."""
+    db = store_dir / "blobs" / "small.sqlite"
+    if not db.exists():
+        return {}
+    with contextlib.closing(sqlite3.connect(db)) as conn:
+        return {bytes(d).hex(): bytes(data)
+                for d, data in conn.execute("SELECT digest, data FROM blobs")}
+
+
+def tamper_blob(store_dir: Path, digest: str, data: bytes) -> None:
+    """Replace a stored blob's bytes (in the database, or its file) behind labtrack's back."""
+    db = store_dir / "blobs" / "small.sqlite"
+    if digest in read_small_blobs(store_dir):
+        with contextlib.closing(sqlite3.connect(db)) as conn, conn:
+            conn.execute("UPDATE blobs SET data = ? WHERE digest = ?",
+                         (data, bytes.fromhex(digest)))
+        return
+    path = LocalBlobStore(store_dir / "blobs").path(digest)
+    path.chmod(0o644)
+    path.write_bytes(data)
 
 
 @pytest.fixture
@@ -71,3 +100,15 @@ def files() -> Callable[..., Path]:
 def blobs(store_dir: Path) -> Callable[[], int]:
     """How many blobs the store holds now."""
     return lambda: blob_count(store_dir)
+
+
+@pytest.fixture
+def small_blobs(store_dir: Path) -> Callable[[], dict[str, bytes]]:
+    """``{digest: bytes}`` now in the store's small-blob database."""
+    return lambda: read_small_blobs(store_dir)
+
+
+@pytest.fixture
+def tamper(store_dir: Path) -> Callable[[str, bytes], None]:
+    """``tamper(digest, data)``: :func:`tamper_blob` in the test's store."""
+    return lambda digest, data: tamper_blob(store_dir, digest, data)

@@ -1,4 +1,4 @@
-"""Downloading: verified digests, hard links, the cache, tampered and missing blobs."""
+"""Downloading: verified digests, hard links and copies, the cache, tampered and missing blobs."""
 
 from __future__ import annotations
 
@@ -39,9 +39,13 @@ def test_download_matches_and_is_cached(logged, store_dir):
     # a hard link to the stored blob, read-only so that in-place edits fail for users
     assert os.stat(folder / "big.bin").st_ino == blob.stat().st_ino
     assert not (blob.stat().st_mode & 0o222)
+    # small files are copies out of the blob database, read-only like the links
+    small = os.stat(folder / "a.txt")
+    assert small.st_nlink == 1 and not (small.st_mode & 0o222)
     # again: same folder, same inodes, nothing rewritten
-    inode = os.stat(folder / "a.txt").st_ino
-    assert Path(art.download()) == folder and os.stat(folder / "a.txt").st_ino == inode
+    assert Path(art.download()) == folder
+    again = os.stat(folder / "a.txt")
+    assert (again.st_ino, again.st_mtime_ns) == (small.st_ino, small.st_mtime_ns)
     art.verify()
 
 
@@ -62,37 +66,53 @@ def test_download_to_root_single_entries_and_file(logged, tmp_path):
     assert not (root / "stray.txt").exists() and (root / "a.txt").exists()
 
 
-def test_tampered_blob_fails_loudly(logged, store_dir, tmp_path):
-    run, _ = logged
+@pytest.mark.parametrize("path", ["nested/b.txt", "big.bin"])  # in the database, a file
+def test_tampered_blob_fails_loudly(logged, store_dir, tmp_path, tamper, path):
+    run, data = logged
     art = run.use_artifact("ds:v0")
     art.download(tmp_path / "first")  # verified once; the cache remembers it
-    digest = {e["path"]: e for e in art.manifest}["nested/b.txt"]["digest"]
-    blob = _blob(store_dir, digest)
-    blob.chmod(0o644)
-    blob.write_text("bravX")  # same size, different content
-    with pytest.raises(ArtifactError, match=r"'nested/b.txt' is corrupt"):
+    digest = {e["path"]: e for e in art.manifest}[path]["digest"]
+    original = (data / path).read_bytes()
+    tamper(digest, original[:-1] + b"X")  # same size, different content
+    with pytest.raises(ArtifactError, match=rf"'{path}' is corrupt"):
         art.download(tmp_path / "second")
-    with pytest.raises(ArtifactError, match="nested/b.txt"):
+    with pytest.raises(ArtifactError, match=path):
         labtrack.Api().artifact("ds:v0").download()
+    with pytest.raises(ArtifactError, match="corrupt"):
+        LocalBlobStore(store_dir / "blobs").get_bytes(digest)
+    assert not LocalBlobStore(store_dir / "blobs").verify(digest)
 
 
 def test_editing_a_downloaded_link_is_detected(logged, tmp_path):
     run, _ = logged
     art = run.use_artifact("ds:v0")
     folder = Path(art.download(tmp_path / "work"))
-    target = folder / "a.txt"
+    target = folder / "big.bin"  # big: a hard link to the stored blob
     target.chmod(0o644)  # a user overriding the read-only protection
+    with open(target, "r+b") as fh:
+        fh.write(b"EDIT")
+    with pytest.raises(ArtifactError, match="'big.bin' is corrupt"):
+        art.download(tmp_path / "elsewhere")
+
+
+def test_editing_a_downloaded_copy_leaves_the_store_intact(logged, tmp_path):
+    run, _ = logged
+    art = run.use_artifact("ds:v0")
+    folder = Path(art.download(tmp_path / "work"))
+    target = folder / "a.txt"  # small: a copy out of the blob database
+    target.chmod(0o644)
     with open(target, "r+") as fh:
         fh.write("ALPHA")
-    with pytest.raises(ArtifactError, match="'a.txt' is corrupt"):
-        art.download(tmp_path / "elsewhere")
+    assert (Path(art.download(tmp_path / "elsewhere")) / "a.txt").read_text() == "alpha"
+    art.download(folder)  # the edited copy no longer matches the cache: written again
+    assert target.read_text() == "alpha"
 
 
 def test_missing_blob_is_named(logged, store_dir):
     run, _ = logged
     art = run.use_artifact("ds:v0")
     digest = {e["path"]: e for e in art.manifest}["a.txt"]["digest"]
-    _blob(store_dir, digest).unlink()
+    assert LocalBlobStore(store_dir / "blobs").discard(digest) == len("alpha")
     with pytest.raises(ArtifactError, match="'a.txt' is missing from the blob store"):
         art.download()
 

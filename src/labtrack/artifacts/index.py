@@ -66,8 +66,9 @@ class ArtifactIndex:
 
     Args:
         store: a :class:`labtrack.store.sql.SQLStore` (``write()``/``read()``).
-        blobs: the blob store; when given, :meth:`commit` checks that every blob
-            exists and :meth:`delete_version` frees blobs no longer referenced.
+        blobs: the blob store (``missing``, ``discard``, ``clean_incoming``); when
+            given, :meth:`commit` checks that every blob exists and
+            :meth:`delete_version` frees blobs no longer referenced.
     """
 
     def __init__(self, store: Any, blobs: LocalBlobStore | None = None) -> None:
@@ -127,8 +128,8 @@ class ArtifactIndex:
             vid = int(existing)
         else:
             if self.blobs is not None:
-                missing = sorted({e["digest"] for e in entries if not e.get("ref")
-                                  and not self.blobs.exists(e["digest"])})
+                missing = sorted(self.blobs.missing(sorted({e["digest"] for e in entries
+                                                            if not e.get("ref")})))
                 if missing:
                     raise MissingBlobsError(missing)
             number = conn.execute(select(func.max(vers_t.c.version)).where(
@@ -239,12 +240,7 @@ class ArtifactIndex:
                 # inside the transaction: a concurrent commit checks blob existence
                 # under the same write lock, so it never references a freed blob
                 for digest in freed:
-                    path = self.blobs.path(digest)
-                    try:
-                        freed_bytes += path.stat().st_size
-                        path.unlink()
-                    except FileNotFoundError:
-                        pass
+                    freed_bytes += self.blobs.discard(digest)
                 self.blobs.clean_incoming()
         info.update(freed=len(freed), freed_bytes=freed_bytes, forced=bool(users))
         return info

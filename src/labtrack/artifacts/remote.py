@@ -6,7 +6,8 @@ still go through the local blob store of the machine (``LABTRACK_DIR/blobs``):
 logging stores them there, then :meth:`commit` uploads the blobs the server lacks
 (content-addressed; big ones in resumable parts) before committing the version;
 downloading fetches the blobs this machine lacks, checks their digests and places
-them in the local blob store, from which they are linked as usual.
+them in the local blob store (small ones in its database), from which they are
+linked or copied as usual.
 
 :func:`remote_index` picks it: for an ``Api`` on a server URL, or when
 ``LABTRACK_URL`` (or ``labtrack login``) names a server and the mode is online.
@@ -21,6 +22,7 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from .._jsonsafe import float_in
+from ..blobs.local import SMALL_MAX
 from ..errors import ArtifactError, ConflictError
 
 PART_SIZE = 8 << 20
@@ -184,7 +186,9 @@ class RemoteArtifactIndex:
         from ._backend import progress as progress_bar
 
         sizes = dict(blobs)
-        todo = [d for d in self.missing(list(sizes)) if self.blobs.exists(d)]
+        lacking = self.missing(list(sizes))
+        absent = set(self.blobs.missing(lacking))
+        todo = [d for d in lacking if d not in absent]
         total = sum(sizes[d] for d in todo)
         sent = 0
         with progress_bar(total, "uploading to the team server") as advance:
@@ -196,10 +200,10 @@ class RemoteArtifactIndex:
                     part_size: int = PART_SIZE) -> int:
         """Upload one local blob: in one request when small, else in resumable parts
         (parts the server already holds from an interrupted upload are skipped)."""
-        path = self.blobs.path(digest)
-        size = path.stat().st_size
-        if size <= SINGLE_PUT_MAX:
-            self.http._request("PUT", f"/ingest/blobs/{digest}", content=path.read_bytes(),
+        size = self.blobs.size(digest)
+        if size <= SINGLE_PUT_MAX:  # read whole (and checked) wherever it is stored
+            self.http._request("PUT", f"/ingest/blobs/{digest}",
+                               content=self.blobs.get_bytes(digest),
                                headers={"Content-Type": "application/octet-stream"})
             if progress is not None:
                 progress(size)
@@ -210,7 +214,7 @@ class RemoteArtifactIndex:
             return 0
         step, have = int(state["part_size"]), set(state["received"])
         sent = 0
-        with open(path, "rb") as fh:
+        with self.blobs.open(digest) as fh:
             for part in range(int(state["parts"])):
                 if part in have:
                     if progress is not None:
@@ -234,11 +238,41 @@ class RemoteArtifactIndex:
         Raises:
             ArtifactError: a download does not match its digest.
         """
-        wanted = {e["digest"]: int(e["size"]) for e in entries
-                  if not e.get("ref") and e.get("digest") and not self.blobs.exists(e["digest"])}
-        for digest in sorted(wanted):
-            self._download(int(version_id), digest, progress)
+        sizes = {e["digest"]: int(e["size"]) for e in entries
+                 if not e.get("ref") and e.get("digest")}
+        wanted = self.blobs.missing(sorted(sizes))
+        with self.blobs.batch() as batch:  # small blobs into the database, a few commits
+            for digest in wanted:
+                if sizes[digest] <= SMALL_MAX:
+                    batch.add(digest, self._download_small(int(version_id), digest, progress))
+                else:
+                    self._download(int(version_id), digest, progress)
         return len(wanted)
+
+    def _download_small(self, version_id: int, digest: str, progress: Progress) -> bytes:
+        data = self._get_blob(version_id, digest)
+        if hashlib.sha256(data).hexdigest() != digest:
+            raise ArtifactError(f"the download of blob {digest} from {self.http.url} does "
+                                f"not match its digest ({hashlib.sha256(data).hexdigest()[:12]}"
+                                "...)")
+        if progress is not None:
+            progress(len(data))
+        return data
+
+    def _get_blob(self, version_id: int, digest: str) -> bytes:
+        import httpx
+
+        from ..errors import StoreError
+
+        url = f"/api/v1/remote/artifacts/versions/{version_id}/blobs/{digest}"
+        try:
+            response = self.http._client.get(url)
+        except httpx.HTTPError as err:
+            raise StoreError(f"cannot download blob {digest} from the labtrack server "
+                             f"at {self.http.url}: {err}") from err
+        if response.status_code >= 400:
+            self.http._request("GET", url[len("/api/v1"):])  # raises typed
+        return response.content
 
     def _download(self, version_id: int, digest: str, progress: Progress) -> None:
         import httpx

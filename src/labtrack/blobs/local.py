@@ -1,8 +1,15 @@
-"""Blobs on the local file system: ``<root>/sha256/ab/cdef...``.
+"""Blobs on the local file system: ``<root>/sha256/ab/cdef...`` and ``<root>/small.sqlite``.
 
 Writes go to a temporary file in the same directory and are renamed into place
 once complete, so a reader never sees half a blob and a crash leaves at most a
 stray temporary file (``.incoming-*``, removed by :meth:`LocalBlobStore.clean_incoming`).
+
+Blobs of at most :data:`SMALL_MAX` bytes stored through a :meth:`LocalBlobStore.batch`
+(artifact files) go into one SQLite file instead (see :mod:`._smalldb`): a file per
+10 KiB blob costs more than its bytes. Single blobs (media, run files) stay files.
+Every read looks in the database first, then for a file, so stores written before
+the database existed keep working; bytes read from the database are checked
+against their digest (:class:`~labtrack.errors.ArtifactError` when they differ).
 
 Files are streamed through a reused buffer, so memory stays flat whatever their
 size. Blobs written by :meth:`LocalBlobStore.put_path` are made read-only: they
@@ -13,6 +20,7 @@ and an editor writing into such a link would otherwise change the stored blob.
 from __future__ import annotations
 
 import hashlib
+import io
 import itertools
 import os
 import re
@@ -21,14 +29,17 @@ import stat as statmod
 import tempfile
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 from typing import BinaryIO
 
 from ..errors import ArtifactError, NotFoundError
+from ._smalldb import SmallBlobBatch, SmallBlobDB
 
 CHUNK = 1 << 20
 STREAM_CHUNK = 4 << 20  # put_path/hash_file read size; larger blocks hash faster
+SMALL_MAX = 64 << 10  # batched blobs up to this size go into the database (bench/ARTIFACTS.md)
 _counter = itertools.count()
 
 
@@ -45,9 +56,14 @@ class LocalBlobStore:
     def __init__(self, root: str | Path) -> None:
         self.root = Path(root)
         self._prefix = os.path.join(str(self.root), "sha256", "")
+        self.small = SmallBlobDB(self.root / "small.sqlite")
 
     def path(self, digest: str) -> Path:
-        """Where the blob with this sha256 hex digest lives (whether or not it exists)."""
+        """Where the blob with this sha256 hex digest lives as a file (whether or not it does).
+
+        A small blob stored by a :meth:`batch` has no file: read blobs with
+        :meth:`open` or :meth:`get_bytes`, which look in both places.
+        """
         return Path(self.path_str(digest))
 
     def path_str(self, digest: str) -> str:
@@ -57,7 +73,64 @@ class LocalBlobStore:
         return f"{self._prefix}{digest[:2]}/{digest[2:]}"
 
     def exists(self, digest: str) -> bool:
-        return os.path.exists(self.path_str(digest))
+        """Whether the blob is stored (in the database or as a file)."""
+        target = self.path_str(digest)  # validates the digest
+        return self.small.size(digest) is not None or os.path.exists(target)
+
+    def missing(self, digests: Sequence[str]) -> list[str]:
+        """Which of ``digests`` are not stored (one database query per 500)."""
+        for digest in digests:
+            if not _valid(digest):
+                raise ValueError(f"not a sha256 hex digest: {digest!r}")
+        here = self.small.present(digests)
+        return [d for d in digests if d not in here and not os.path.exists(self.path_str(d))]
+
+    def in_database(self, digests: Sequence[str]) -> set[str]:
+        """Which of ``digests`` are stored in the small-blob database."""
+        return self.small.present(digests)
+
+    def size(self, digest: str) -> int:
+        """The size of a stored blob.
+
+        Raises:
+            NotFoundError: the blob is not stored.
+        """
+        target = self.path_str(digest)
+        size = self.small.size(digest)
+        if size is not None:
+            return size
+        try:
+            return os.stat(target).st_size
+        except FileNotFoundError:
+            raise NotFoundError(f"blob {digest} is missing from {self.root}") from None
+
+    def read_small(self, digest: str) -> bytes | None:
+        """A blob's bytes from the database, checked against its digest (None if not there).
+
+        Raises:
+            ArtifactError: the stored bytes do not match the digest.
+        """
+        data = self.small.get(digest)
+        if data is not None and hashlib.sha256(data).hexdigest() != digest:
+            raise ArtifactError(f"blob {digest} is corrupt: its content in {self.small.path} "
+                                "does not match its digest")
+        return data
+
+    @contextmanager
+    def batch(self) -> Iterator[SmallBlobBatch]:
+        """Store many files at once (``put_path(..., batch=b)``): the small ones go to the
+        database, one transaction per 16 MiB, written on a helper thread meanwhile.
+
+        Everything queued is committed when the block ends; if it raises, what was
+        not committed yet is dropped.
+        """
+        batch = SmallBlobBatch(self.small)
+        try:
+            yield batch
+        except BaseException:
+            batch.abandon()
+            raise
+        batch.flush()
 
     def put_bytes(self, data: bytes) -> str:
         """Store bytes; returns their sha256 hex digest."""
@@ -114,12 +187,23 @@ class LocalBlobStore:
             raise
 
     def open(self, digest: str) -> BinaryIO:
+        """The blob for reading (a small one is read whole and checked first).
+
+        Raises:
+            NotFoundError: the blob is not stored.
+            ArtifactError: a small blob's bytes do not match its digest.
+        """
+        target = self.path_str(digest)
+        data = self.read_small(digest)
+        if data is not None:
+            return io.BytesIO(data)
         try:
-            return open(self.path(digest), "rb")
+            return open(target, "rb")
         except FileNotFoundError:
             raise NotFoundError(f"blob {digest} is missing from {self.root}") from None
 
     def get_bytes(self, digest: str, verify: bool = True) -> bytes:
+        """A blob's bytes, checked against the digest unless ``verify`` is False."""
         with self.open(digest) as fh:
             data = fh.read()
         if verify and hashlib.sha256(data).hexdigest() != digest:
@@ -127,15 +211,24 @@ class LocalBlobStore:
         return data
 
     def delete(self, digest: str) -> None:
+        """Remove a blob from wherever it is stored (nothing if it is not)."""
+        self.discard(digest)
+
+    def discard(self, digest: str) -> int:
+        """Remove a blob from the database and the file tree; returns the bytes freed."""
+        target = self.path_str(digest)
+        freed = self.small.delete(digest)
         try:
-            self.path(digest).unlink()
+            freed += os.stat(target).st_size
+            os.unlink(target)
         except FileNotFoundError:
             pass
+        return freed
 
     # -- streaming file storage with change detection, verification, links ----------
     def put_path(self, path: str | Path, name: str | None = None,
-                 progress: Callable[[int], None] | None = None
-                 ) -> tuple[str, int, os.stat_result]:
+                 progress: Callable[[int], None] | None = None,
+                 batch: SmallBlobBatch | None = None) -> tuple[str, int, os.stat_result]:
         """Store a file's content, read once in blocks; returns (digest, size, its stat).
 
         The open file's size and mtime are compared before and after reading: a
@@ -144,6 +237,7 @@ class LocalBlobStore:
         Args:
             name: how to name the file in error messages (default: the path).
             progress: called with the number of bytes read after each block.
+            batch: a :meth:`batch` that takes the file if it is small (committed with it).
         Raises:
             ArtifactError: the file is missing, unreadable, not a regular file, or changed.
         """
@@ -166,6 +260,9 @@ class LocalBlobStore:
                 data = _read_all(fd, label, path, before.st_size)
                 _check_unchanged(fd, path, before, len(data), label)
                 digest = hashlib.sha256(data).hexdigest()
+                if batch is not None and len(data) <= SMALL_MAX:
+                    batch.add(digest, data)
+                    return digest, len(data), before
                 target = f"{self._prefix}{digest[:2]}/{digest[2:]}"  # our own hex digest
                 if not os.path.exists(target):
                     self._place(target, data)
@@ -261,17 +358,30 @@ class LocalBlobStore:
 
     def verify(self, digest: str) -> bool:
         """Whether the stored blob's content still hashes to ``digest`` (False if missing)."""
+        target = self.path_str(digest)
+        data = self.small.get(digest)
+        if data is not None:
+            return hashlib.sha256(data).hexdigest() == digest
         try:
-            return self.hash_file(self.path(digest)) == digest
+            return self.hash_file(target) == digest
         except FileNotFoundError:
             return False
 
     def link(self, digest: str, dest: str | Path) -> bool:
         """Put the blob at ``dest``: a hard link where possible, else a copy.
 
+        A blob in the database is written out (checked against its digest first).
         An existing ``dest`` is replaced. Returns True for a link, False for a copy.
+
+        Raises:
+            NotFoundError: the blob is not stored.
+            ArtifactError: a small blob's bytes do not match its digest.
         """
         source = self.path_str(digest)
+        data = self.read_small(digest)
+        if data is not None:
+            write_copy(dest, data)
+            return False
         try:
             os.link(source, dest)  # the common case: a new file in a fresh folder
             return True
@@ -318,6 +428,35 @@ class LocalBlobStore:
             except OSError:
                 pass
         return removed
+
+
+def write_copy(dest: str | Path, data: bytes, mode: int = 0o444) -> None:
+    """Write ``data`` to ``dest`` (read-only, like a linked blob), replacing what is there.
+
+    A new file is written in place (a partial one left by a kill is never vouched
+    for by the digest cache); an existing one is replaced by rename.
+    """
+    dest = os.fspath(dest)
+    try:
+        fd = os.open(dest, os.O_WRONLY | os.O_CREAT | os.O_EXCL, mode)
+    except FileNotFoundError:
+        os.makedirs(os.path.dirname(dest), exist_ok=True)
+        fd = os.open(dest, os.O_WRONLY | os.O_CREAT | os.O_EXCL, mode)
+    except FileExistsError:
+        folder, base = os.path.split(dest)
+        tmp = os.path.join(folder, f".{base}.labtrack-{os.getpid()}-{next(_counter)}")
+        try:
+            write_copy(tmp, data, mode)
+            os.replace(tmp, dest)
+        except BaseException:
+            if os.path.exists(tmp):
+                os.unlink(tmp)
+            raise
+        return
+    try:
+        _write_all(fd, memoryview(data))
+    finally:
+        os.close(fd)
 
 
 def _readinto(fd: int, view: memoryview, label: str, path: str | Path) -> int:

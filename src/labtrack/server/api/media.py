@@ -176,10 +176,9 @@ def get_media_blob(digest: str, ext: str, svc: Svc) -> Response:
     path = getattr(svc.blobs, "path", None)
     if path is not None:
         local = path(digest)
-        if not local.is_file():
-            raise NotFoundError(f"no blob {digest}")
-        return FileResponse(local, media_type=media_type, headers=headers)  # Range for seeking
-    fh = svc.blobs.open(digest)
+        if local.is_file():
+            return FileResponse(local, media_type=media_type, headers=headers)  # Range: seeking
+    fh = svc.blobs.open(digest)  # S3, or a small artifact blob in the local database
 
     def stream() -> Any:
         with fh:

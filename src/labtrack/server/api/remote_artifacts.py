@@ -11,7 +11,6 @@ downloaded by digest from ``/remote/artifacts/versions/{id}/blobs/{digest}``.
 
 from __future__ import annotations
 
-import os
 import re
 from collections.abc import Iterator
 from typing import Annotated, Any
@@ -75,36 +74,27 @@ def _version(svc: Services, version_id: int, need: str = "reader") -> dict[str, 
 
 class _IndexBlobs:
     """What ArtifactIndex needs of a blob store that is not a local directory (S3):
-    ``exists`` for commits, ``path(d).stat()/unlink()`` to free blobs on delete."""
+    ``missing`` for commits, ``discard`` to free blobs on delete."""
 
     def __init__(self, blobs: Any) -> None:
         self._blobs = blobs
 
     @classmethod
     def wrap(cls, blobs: Any) -> Any:
-        return blobs if hasattr(blobs, "path") else cls(blobs)
+        return blobs if hasattr(blobs, "discard") else cls(blobs)
 
-    def exists(self, digest: str) -> bool:
-        return bool(self._blobs.exists(digest))
+    def missing(self, digests: list[str]) -> list[str]:
+        return [d for d in digests if not self._blobs.exists(d)]
 
-    def path(self, digest: str) -> Any:
-        return _RemoteBlob(self._blobs, digest)
+    def discard(self, digest: str) -> int:
+        if not self._blobs.exists(digest):
+            return 0
+        size = int(self._blobs.size(digest))
+        self._blobs.delete(digest)
+        return size
 
     def clean_incoming(self) -> None:
         return None
-
-
-class _RemoteBlob:
-    def __init__(self, blobs: Any, digest: str) -> None:
-        self._blobs, self._digest = blobs, digest
-
-    def stat(self) -> Any:
-        if not self._blobs.exists(self._digest):
-            raise FileNotFoundError(self._digest)
-        return os.stat_result((0, 0, 0, 0, 0, 0, self._blobs.size(self._digest), 0, 0, 0))
-
-    def unlink(self) -> None:
-        self._blobs.delete(self._digest)
 
 
 # -- artifacts ------------------------------------------------------------------------------
