@@ -172,6 +172,26 @@ def test_chart_x_axis_smoothing_log(page: Any, ui: Any, shot: Any) -> None:
     shot(page, "project_charts")
 
 
+def test_charts_drawn_with_plotly_loaded_late_and_already_loaded(page: Any, ui: Any) -> None:
+    """Reaching the charts tab from the runs table: the runs page's HTML does not ask for
+    plotly.js, so it loads once the tab asks for its lines; back on the tab, plotly.js has
+    already run and the charts draw without it."""
+    page.goto(ui.url + "/projects/demo")
+    page.wait_for_selector("[data-role=runs-table] tbody tr")
+    assert page.evaluate("[typeof window.Plotly, document.querySelectorAll('script[src*=plotly]')"
+                         ".length]") == ["undefined", 0]
+    page.click("[data-tab=charts]")
+    drawn(page, "train/loss", 3 * 120 + 50, segments=40)
+    assert page.evaluate("document.querySelectorAll('script[src*=plotly]').length") == 1
+    page.click("[data-tab=runs]")
+    page.wait_for_selector("[data-role=runs-table] tbody tr")
+    page.click("[data-tab=charts]")
+    drawn(page, "train/loss", 3 * 120 + 50, segments=40)
+    lines = "document.querySelectorAll('.chart-card[data-key=\"train/loss\"] path.js-line').length"
+    assert page.evaluate(lines) == 4
+    assert page.evaluate("document.querySelectorAll('script[src*=plotly]').length") == 1
+
+
 def test_select_and_compare_highlights_differences(page: Any, ui: Any, shot: Any) -> None:
     page.goto(ui.url + "/projects/demo")
     page.wait_for_selector("[data-role=runs-table] tbody tr")

@@ -12,6 +12,7 @@ import numpy as np
 import pytest
 
 import labtrack
+from labtrack.server import pages
 from labtrack.server.api.media import histogram_heatmap
 
 XSS = "<img src=x onerror=alert(1)>"
@@ -254,3 +255,36 @@ def test_page_routes_answer_the_shell(client: Any, store_dir: Path, make_run: An
     for path in ("/sweeps/nope", "/projects/nothing/sweeps"):
         resp = client.get(path)
         assert resp.status_code == 404 and 'data-status="404"' in resp.text, path
+
+
+def test_shell_preloads_modules_and_plotly_on_chart_pages(client: Any, make_run: Any) -> None:
+    run_id = make_run(project="proj")
+    modules = sorted(p.relative_to(pages.STATIC_DIR).as_posix()
+                     for p in (pages.STATIC_DIR / "js").rglob("*.js"))
+    plotly = '<link rel="preload" as="script" href="/vendor/plotly.min.js"'
+    chart_pages = ("/projects/proj/charts", f"/runs/{run_id}", "/compare",
+                   "/projects/proj/reports/new")
+    for path in chart_pages:
+        html = client.get(path).text
+        assert plotly in html, path
+        # plotly.js is asked for before the modules, which would otherwise hold the connections
+        assert html.index(plotly) < html.index('rel="modulepreload"'), path
+        for module in modules:
+            assert f'<link rel="modulepreload" href="/static/{module}">' in html, (path, module)
+    for path in ("/", "/projects/proj", "/projects/proj/artifacts", "/projects/nothing/charts"):
+        html = client.get(path).text
+        assert plotly not in html and "{{" not in html, path
+        assert 'rel="modulepreload" href="/static/js/app.js"' in html, path
+
+
+def test_plotly_is_the_package_bundle_with_its_factory_parenthesised(client: Any) -> None:
+    original = pages.plotly_path().read_bytes()
+    resp = client.get("/vendor/plotly.min.js")
+    assert resp.status_code == 200 and resp.headers["content-type"].startswith("text/javascript")
+    served = resp.content
+    # the only change: "(root, factory)" gets "(() => {...})" instead of "() => {...}"
+    assert len(served) == len(original) + 2
+    assert served.replace(b"this, (() => {\n", b"this, () => {\n", 1)[:-6] + b"\n}));" == original
+    etag = resp.headers["etag"]
+    again = client.get("/vendor/plotly.min.js", headers={"If-None-Match": etag})
+    assert again.status_code == 304 and not again.content

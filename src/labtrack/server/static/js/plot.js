@@ -5,7 +5,8 @@ import { h } from './dom.js';
 let plotlyPromise = null;
 
 // Download plotly.js (4.6 MB) without running it yet: running it takes the main thread
-// for a while, so that waits until a chart's data has been requested.
+// for a while, so that waits until a chart's data has been requested. (The HTML of a page
+// opened on a chart address already asks for it; this is for pages reached by a link.)
 export function preloadPlotly() {
   if (window.Plotly || document.querySelector('link[data-plotly]')) return;
   document.head.append(h('link', { rel: 'preload', as: 'script', href: '/vendor/plotly.min.js', 'data-plotly': true }));
@@ -62,7 +63,9 @@ export function ema(values, weight) {
 const X_TITLES = { step: 'Step', default: 'Step', wall: 'Time', relative: 'Relative time (s)' };
 
 export const BASE_LAYOUT = {
-  margin: { l: 56, r: 16, t: 8, b: 40 },
+  // room for the last x tick label: with less, automargin widens the margin and plotly
+  // draws the whole chart a second time
+  margin: { l: 56, r: 24, t: 8, b: 40 },
   paper_bgcolor: 'rgba(0,0,0,0)',
   plot_bgcolor: 'rgba(0,0,0,0)',
   font: { family: 'Inter, system-ui, -apple-system, Segoe UI, Roboto, sans-serif', size: 11, color: '#475467' },
@@ -154,8 +157,10 @@ export function chartGrid(container, runIds, keys, runs, colours, opts) {
     if (card.loading && !force) return;
     card.loading = true;
     try {
-      // two points (a bucket's min and max) per pixel column draw the same picture as more
-      const width = card.plot.clientWidth || 600;
+      // two points (a bucket's min and max) per pixel column of the plot area draw the
+      // same picture as more
+      const { l, r } = BASE_LAYOUT.margin;
+      const width = (card.plot.clientWidth || 600) - l - r;
       const budget = Math.max(400, Math.min(2000, Math.round(2 * width)));
       const pending = fetchChart(runIds, [card.key], current.x, current.xKey, budget);
       loadPlotly().catch(() => {}); // runs while the server prepares the lines
@@ -189,6 +194,14 @@ export function chartGrid(container, runIds, keys, runs, colours, opts) {
     const card = { key, el, plot, empty, note, drawn: false, data: null };
     cards.set(key, card);
     observer.observe(el);
+  }
+  // cards already on screen ask for their lines now, not at the observer's first report
+  // (a frame later): the sooner the request leaves, the sooner plotly.js can start running
+  for (const card of cards.values()) {
+    if (!card.el.isConnected) break;
+    const box = card.el.getBoundingClientRect();
+    if (box.top > window.innerHeight + 300) break;
+    load(card);
   }
 
   return {
