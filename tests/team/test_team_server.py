@@ -21,10 +21,14 @@ LOGGER = """
 import sys, time, labtrack
 run = labtrack.init(project=sys.argv[1], id=sys.argv[2], config={"lr": 0.1})
 n = int(sys.argv[3])
+pause_at = int(sys.argv[5]) if len(sys.argv) > 5 else -1
 for i in range(n):
     run.log({"x": float(i), "y": float(i) * 2})
     if i % 50 == 0:
         print(i, flush=True)
+    if i == pause_at:  # wait for the test to say go on (a line on stdin)
+        print("paused", flush=True)
+        sys.stdin.readline()
     time.sleep(float(sys.argv[4]))
 run.finish()
 print("done", flush=True)
@@ -33,7 +37,8 @@ print("done", flush=True)
 
 def spawn(env: dict[str, str], *args: Any) -> subprocess.Popen[str]:
     return subprocess.Popen([sys.executable, "-c", LOGGER, *map(str, args)], env=env,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                            stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True)
 
 
 def test_remote_logging_with_no_code_change(team: Any, keys: dict[str, str],
@@ -100,17 +105,17 @@ def test_no_route_answers_without_a_valid_key(team: Any, keys: dict[str, str]) -
 
 def test_server_down_mid_run_loses_nothing_and_duplicates_nothing(
         team: Any, keys: dict[str, str], client_env: Callable[..., dict[str, str]]) -> None:
-    proc = spawn(client_env(keys["alice"]), "shared", "outage", 400, 0.01)
-    assert proc.stdout is not None
+    # the run pauses at step 300 until told to go on, so the server is surely back
+    # before it finishes, however slow the machine
+    proc = spawn(client_env(keys["alice"]), "shared", "outage", 400, 0.01, 300)
+    assert proc.stdout is not None and proc.stdin is not None
     while int(proc.stdout.readline()) < 100:
         pass
     team.stop()  # the server goes away while the run logs on
-    while True:
-        line = proc.stdout.readline().strip()
-        if line == "done" or (line.isdigit() and int(line) >= 300):
-            break
+    while proc.stdout.readline().strip() != "paused":
+        pass
     team.start()
-    out, err = proc.communicate(timeout=120)
+    out, err = proc.communicate("go\n", timeout=120)
     assert proc.returncode == 0, err
     deadline = time.time() + 30
     run = None
