@@ -111,27 +111,63 @@ def series_entry(key: str, kind: str, steps: np.ndarray, values: np.ndarray,
     return entry, encode(steps, values, times)
 
 
-def decode(blob: bytes) -> Points:
-    """Decode one chunk made by :func:`encode`."""
-    magic, codec, count = _HEADER.unpack_from(blob)
-    if magic != MAGIC:
-        raise ValueError("not a labtrack metric chunk")
+def _payload(blob: bytes, codec: int, count: int) -> bytes:
     body = memoryview(blob)[_HEADER.size :]
     if codec == CODEC_ZSTD:
         if _zstd is None:  # pragma: no cover
             raise RuntimeError("this chunk needs the zstandard package")
-        payload = _zd().decompress(body, max_output_size=count * 24)
+        payload: bytes = _zd().decompress(body, max_output_size=count * 24)
     elif codec == CODEC_ZLIB:
         import zlib
 
         payload = zlib.decompress(body)
     else:
         raise ValueError(f"unknown chunk codec {codec}")
+    if len(payload) != count * 24:
+        raise ValueError(f"damaged metric chunk: {len(payload)} bytes for {count} points")
+    return payload
+
+
+def decode(blob: bytes) -> Points:
+    """Decode one chunk made by :func:`encode`."""
+    magic, codec, count = _HEADER.unpack_from(blob)
+    if magic != MAGIC:
+        raise ValueError("not a labtrack metric chunk")
+    payload = _payload(blob, codec, count)
     n8 = count * 8
     steps = np.cumsum(_unshuffle(payload[:n8], count, np.int64))
     values = _unshuffle(payload[n8 : 2 * n8], count, np.float64)
     times = np.cumsum(_unshuffle(payload[2 * n8 :], count, np.int64)) / 1e6
     return Points(steps, values, times)
+
+
+def decode_all(blobs: list[bytes]) -> Points:
+    """Decode consecutive chunks of one series into one Points, as
+    ``concat([decode(b) for b in blobs])`` would, with one copy of each byte instead of
+    three: every chunk is unshuffled straight into its slice of the result."""
+    if len(blobs) == 1:
+        return decode(blobs[0])
+    heads = []
+    for blob in blobs:
+        magic, codec, count = _HEADER.unpack_from(blob)
+        if magic != MAGIC:
+            raise ValueError("not a labtrack metric chunk")
+        heads.append((codec, count))
+    total = sum(count for _, count in heads)
+    steps = np.empty(total, dtype=np.int64)
+    values = np.empty(total, dtype=np.float64)
+    micros = np.empty(total, dtype=np.int64)
+    pos = 0
+    for blob, (codec, count) in zip(blobs, heads, strict=True):
+        payload = _payload(blob, codec, count)
+        end = pos + count
+        for i, out in enumerate((steps, values, micros)):
+            grid = np.frombuffer(payload, dtype=np.uint8, count=count * 8, offset=i * count * 8)
+            np.copyto(out[pos:end].view(np.uint8).reshape(count, 8), grid.reshape(8, count).T)
+        np.cumsum(steps[pos:end], out=steps[pos:end])  # deltas restart at each chunk
+        np.cumsum(micros[pos:end], out=micros[pos:end])
+        pos = end
+    return Points(steps, values, micros / 1e6)
 
 
 def concat(parts: list[Points]) -> Points:

@@ -618,11 +618,11 @@ class SQLStore:
                 .select_from(series_t.join(chunks_t, chunks_t.c.series_id == series_t.c.id))
                 .where(series_t.c.run_id.in_(list(run_ids)), series_t.c.key.in_(list(keys)))
                 .order_by(series_t.c.id, chunks_t.c.id))
-        parts: dict[tuple[str, str], list[chunkcodec.Points]] = {}
+        parts: dict[tuple[str, str], list[bytes]] = {}
         with self.read() as conn:
             for run_id, key, data in conn.execute(stmt):
-                parts.setdefault((run_id, key), []).append(chunkcodec.decode(data))
-        return {k: chunkcodec.concat(v) for k, v in parts.items()}
+                parts.setdefault((run_id, key), []).append(data)
+        return {k: chunkcodec.decode_all(v) for k, v in parts.items()}
 
     def files(self, run_id: str) -> list[dict[str, Any]]:
         stmt = select(files_t.c.path, files_t.c.digest, files_t.c.size, files_t.c.created_at
