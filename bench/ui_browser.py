@@ -198,7 +198,10 @@ def main() -> None:
                   "chart_warm": [round(t) for t in warm],
                   "chart_revisit": [round(t) for t in revisit],
                   "chart_plain": [round(t) for t in plain]},
-        "targets": {"runs_table_ms": 1000, "chart_ms": 1500},
+        # the chart target is held against the plain browser (no DevTools), as users run it
+        "targets": {"runs_table_ms": 1000, "chart_plain_ms": 1500},
+        "targets_met": {"runs_table_ms": statistics.median(table) <= 1000,
+                        "chart_plain_ms": statistics.median(plain) <= 1500},
         "load_average": [round(x, 1) for x in os.getloadavg()],
     }, indent=2))
     if tmp:
