@@ -37,7 +37,7 @@ from ..errors import (
 )
 from ..runlog import Record
 from . import chunks as chunkcodec
-from . import migrations, query, schema
+from . import migrations, query, rowvalues, schema
 from .dberrors import refused as _refused
 from .dberrors import translate as _translate
 
@@ -196,20 +196,7 @@ class SQLStore:
                 is not None
             last = self._last_seq(conn, run_id, stream)
             start = last
-            for record in records:
-                if record.seq <= last:
-                    continue
-                if record.seq != last + 1:
-                    raise StoreError(
-                        f"run {run_id}: record {record.seq} follows {last}; records are missing "
-                        "from the index. Run `labtrack sync` to re-apply the run log."
-                    )
-                if stream != "main":
-                    if not exists:
-                        raise StoreError(f"run {run_id} does not exist yet (stream {stream})")
-                    record = Record({k: v for k, v in record.header.items()
-                                     if k not in ("run", "state")}, record.blobs, record.offset)
-                    record.header["seq"] = last + 1
+            for record in rowvalues.records_to_apply(run_id, records, last, exists, stream):
                 self._apply_one(conn, run_id, record, exists=exists, stream=stream)
                 exists = True
                 last = record.seq
@@ -240,68 +227,18 @@ class SQLStore:
                    stream: str = "main") -> None:
         h = record.header
         now = float(h.get("time", time.time()))
-        values: dict[str, Any] = {"updated_at": now, "heartbeat_at": now}
-        if stream == "main":
-            values["last_seq"] = record.seq
-        meta = h.get("run")
-        if meta:
-            project_id = self._project_id(conn, meta.get("project") or "uncategorized", now)
-            tags = list(meta.get("tags") or [])
-            values.update(
-                project_id=project_id,
-                name=meta.get("name") or run_id,
-                group_name=meta.get("group"),
-                job_type=meta.get("job_type"),
-                tags=tags,
-                tags_text="|" + "|".join(t.replace("|", "/") for t in tags) + "|" if tags else "",
-                notes=meta.get("notes"),
-                host=meta.get("host"),
-                pid=meta.get("pid"),
-                owner=meta.get("owner"),
-                sweep_id=meta.get("sweep_id"),
-                reproduced_from=meta.get("reproduced_from"),
-                state="running",
-                finished_at=None,
-                exit_code=None,
-                error=None,
-            )
-            conn.execute(update(projects).where(projects.c.id == project_id)
+        if not exists and not h.get("run"):
+            raise StoreError(f"run {run_id}: the first record has no run metadata")
+
+        def current(key: str) -> Any:
+            return conn.execute(select(runs.c[key]).where(runs.c.id == run_id)).scalar()
+
+        values = rowvalues.run_values(h, run_id, record.seq, stream, exists, now,
+                                      lambda name: self._project_id(conn, name, now), current)
+        if h.get("run"):
+            conn.execute(update(projects).where(projects.c.id == values["project_id"])
                          .values(updated_at=now))
-        update_meta = h.get("run_update") if stream != "main" else None
-        if update_meta:
-            for key, column in (("name", "name"), ("group", "group_name"),
-                                ("job_type", "job_type"), ("notes", "notes")):
-                if key in update_meta and (update_meta[key] is not None or key == "notes"):
-                    values[column] = update_meta[key]
-            if update_meta.get("tags") is not None:
-                tags = [str(t) for t in update_meta["tags"]]
-                values.update(tags=tags, tags_text="|" + "|".join(tags) + "|" if tags else "")
-            if update_meta.get("project"):
-                values["project_id"] = self._project_id(conn, update_meta["project"], now)
-            if update_meta.get("favorite") is not None:
-                values["favorite"] = bool(update_meta["favorite"])
-        for key in ("config", "summary", "environment", "metric_defs"):
-            if key not in h:
-                continue
-            merge = key == "summary" or (stream != "main" and key in ("config", "metric_defs"))
-            if merge and exists:
-                # two streams (and resumed runs) each send snapshots: keep both sides' keys
-                current = conn.execute(select(runs.c[key]).where(runs.c.id == run_id)).scalar()
-                values[key] = {**(current or {}), **h[key]}
-            else:
-                values[key] = h[key]
-        if "step" in h and stream == "main":
-            values["step"] = int(h["step"])
-        state = h.get("state")
-        if state:
-            values.update(state=state["state"], exit_code=state.get("exit_code"),
-                          error=state.get("error"), finished_at=state.get("finished_at"))
         if not exists:
-            if not meta:
-                raise StoreError(f"run {run_id}: the first record has no run metadata")
-            values.update(id=run_id, created_at=float(meta.get("created_at", now)))
-            values.setdefault("config", {})
-            values.setdefault("summary", {})
             self._insert_run(conn, values)
         else:
             conn.execute(update(runs).where(runs.c.id == run_id).values(**values))
@@ -411,29 +348,14 @@ class SQLStore:
                     series_t.c.id, series_t.c.count, series_t.c.min, series_t.c.max,
                     series_t.c.first_step, series_t.c.last_step, series_t.c.backwards)
                     .where(series_t.c.id.in_(part))):
-                current[int(row[0])] = row[1:]
+                current[int(row[0])] = tuple(row[1:])
         updates = []
         for sid, entry in zip(sids, entries, strict=True):
-            count, cur_min, cur_max, first_step, last_step, backwards = current[sid]
-            lo, hi = float_in(entry.get("min")), float_in(entry.get("max"))
-            new_min = lo if cur_min is None else (cur_min if lo is None else min(cur_min, lo))
-            new_max = hi if cur_max is None else (cur_max if hi is None else max(cur_max, hi))
-            if isinstance(new_min, float) and new_min != new_min:
-                new_min = None
-            if isinstance(new_max, float) and new_max != new_max:
-                new_max = None
-            goes_back = bool(entry.get("backwards")) or (
-                last_step is not None and int(entry["first_step"]) < last_step)
-            updates.append({
-                "sid": sid, "n_count": int(count or 0) + int(entry["n"]),
-                "n_min": new_min, "n_max": new_max,
-                "n_first": entry["first_step"] if first_step is None else first_step,
-                "n_last_step": entry["last_step"], "n_last": float_in(entry.get("last")),
-                "n_last_time": entry.get("last_time"),
-                "n_back": bool(backwards) or goes_back,
-            })
-            current[sid] = (updates[-1]["n_count"], new_min, new_max, updates[-1]["n_first"],
-                            entry["last_step"], updates[-1]["n_back"])
+            n = rowvalues.merged_stats(current[sid], entry)
+            updates.append({"sid": sid, "n_count": n[0], "n_min": n[1], "n_max": n[2],
+                            "n_first": n[3], "n_last_step": n[4], "n_back": n[5],
+                            "n_last": n[6], "n_last_time": n[7]})
+            current[sid] = n[:6]
         conn.execute(
             update(series_t).where(series_t.c.id == bindparam("sid")).values(
                 count=bindparam("n_count"), min=bindparam("n_min"), max=bindparam("n_max"),
