@@ -347,10 +347,18 @@ class Run:
         parts.update(once)
         return parts
 
-    def _add_event(self, key: str, event: dict[str, Any]) -> None:
-        """Append an event (artifact logged/used ...) to the run's next log record."""
+    def _add_event(self, key: str, event: dict[str, Any],
+                   json_ready: dict[str, Any] | None = None) -> None:
+        """Append an event (artifact logged/used ...) to the run's next log record.
+
+        ``json_ready``: more fields the caller built as strict JSON already (a manifest of
+        10,000 entries), added without another conversion pass.
+        """
+        value = to_jsonable(event)
+        if json_ready:
+            value.update(json_ready)
         with self._lock:
-            self._once.setdefault(key, []).append(to_jsonable(event))
+            self._once.setdefault(key, []).append(value)
         self._writer.wake()
 
     def _set_once(self, key: str, value: Any) -> None:
