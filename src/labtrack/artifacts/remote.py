@@ -18,7 +18,7 @@ from __future__ import annotations
 import hashlib
 import os
 import tempfile
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
 from .._jsonsafe import float_in
@@ -250,62 +250,56 @@ class RemoteArtifactIndex:
         return len(wanted)
 
     def _download_small(self, version_id: int, digest: str, progress: Progress) -> bytes:
-        data = self._get_blob(version_id, digest)
-        if hashlib.sha256(data).hexdigest() != digest:
-            raise ArtifactError(f"the download of blob {digest} from {self.http.url} does "
-                                f"not match its digest ({hashlib.sha256(data).hexdigest()[:12]}"
-                                "...)")
-        if progress is not None:
-            progress(len(data))
-        return data
-
-    def _get_blob(self, version_id: int, digest: str) -> bytes:
-        import httpx
-
-        from ..errors import StoreError
-
-        url = f"/api/v1/remote/artifacts/versions/{version_id}/blobs/{digest}"
-        try:
-            response = self.http._client.get(url)
-        except httpx.HTTPError as err:
-            raise StoreError(f"cannot download blob {digest} from the labtrack server "
-                             f"at {self.http.url}: {err}") from err
-        if response.status_code >= 400:
-            self.http._request("GET", url[len("/api/v1"):])  # raises typed
-        return response.content
+        return b"".join(self._blocks(version_id, digest, progress))
 
     def _download(self, version_id: int, digest: str, progress: Progress) -> None:
-        import httpx
-
-        from ..errors import StoreError
-
         target = self.blobs.path(digest)
         target.parent.mkdir(parents=True, exist_ok=True)
-        hasher = hashlib.sha256()
         fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=".download-")
-        url = f"/api/v1/remote/artifacts/versions/{version_id}/blobs/{digest}"
         try:
             with os.fdopen(fd, "wb") as out:
-                try:
-                    with self.http._client.stream("GET", url) as response:
-                        if response.status_code >= 400:
-                            response.read()
-                            self.http._request("GET", url[len("/api/v1"):])  # raises typed
-                        for block in response.iter_bytes(BLOCK):
-                            hasher.update(block)
-                            out.write(block)
-                            if progress is not None:
-                                progress(len(block))
-                except httpx.HTTPError as err:
-                    raise StoreError(f"cannot download blob {digest} from the labtrack server "
-                                     f"at {self.http.url}: {err}") from err
-            if hasher.hexdigest() != digest:
-                raise ArtifactError(f"the download of blob {digest} from {self.http.url} does "
-                                    f"not match its digest ({hasher.hexdigest()[:12]}...)")
+                for block in self._blocks(version_id, digest, progress):
+                    out.write(block)
             os.replace(tmp, target)
         finally:
             if os.path.exists(tmp):
                 os.unlink(tmp)
+
+    def _blocks(self, version_id: int, digest: str, progress: Progress) -> Iterator[bytes]:
+        """A blob's bytes from the server, block by block; checked against its digest
+        before the last block is handed over.
+
+        Raises:
+            StoreError: the server cannot be reached (or another typed error it answers).
+            ArtifactError: the bytes do not match the digest.
+        """
+        import httpx
+
+        from ..errors import StoreError
+
+        hasher = hashlib.sha256()
+        url = f"/api/v1/remote/artifacts/versions/{version_id}/blobs/{digest}"
+        try:
+            with self.http._client.stream("GET", url) as response:
+                if response.status_code >= 400:
+                    response.read()
+                    self.http._request("GET", url[len("/api/v1"):])  # raises typed
+                pending = b""
+                for block in response.iter_bytes(BLOCK):
+                    hasher.update(block)
+                    if progress is not None:
+                        progress(len(block))
+                    if pending:
+                        yield pending
+                    pending = block
+        except httpx.HTTPError as err:
+            raise StoreError(f"cannot download blob {digest} from the labtrack server "
+                             f"at {self.http.url}: {err}") from err
+        if hasher.hexdigest() != digest:
+            raise ArtifactError(f"the download of blob {digest} from {self.http.url} does "
+                                f"not match its digest ({hasher.hexdigest()[:12]}...)")
+        if pending:
+            yield pending
 
     def close(self) -> None:
         self.http.close()
