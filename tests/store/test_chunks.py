@@ -19,6 +19,18 @@ def _chunk(rng: np.random.Generator, n: int) -> bytes:
     return chunks.encode(steps, values, times)
 
 
+def test_a_chunk_decodes_to_what_was_encoded() -> None:
+    rng = np.random.default_rng(5)
+    steps = np.sort(rng.integers(-5, 10**12, 1000))
+    values = rng.normal(size=1000)
+    values[::9] = math.nan
+    times = np.round(rng.uniform(1e9, 2e9, 1000), 6)
+    back = chunks.decode(chunks.encode(steps, values, times))
+    assert np.array_equal(back.steps, steps)
+    assert np.array_equal(back.values, values, equal_nan=True)
+    assert np.allclose(back.times, times, rtol=0, atol=1e-6)  # microseconds kept
+
+
 def test_decode_all_equals_decoding_each_chunk_and_joining() -> None:
     rng = np.random.default_rng(3)
     blobs = [_chunk(rng, n) for n in (5, 1, 4000, 0, 123, 4096)]

@@ -67,12 +67,6 @@ def _shuffle(arr: np.ndarray) -> bytes:
     return arr.view(np.uint8).reshape(-1, arr.itemsize).T.tobytes()
 
 
-def _unshuffle(raw: bytes, count: int, dtype: type) -> np.ndarray:
-    size = np.dtype(dtype).itemsize
-    grid = np.frombuffer(raw, dtype=np.uint8).reshape(size, count)
-    return np.ascontiguousarray(grid.T).view(dtype).reshape(count)
-
-
 def encode(steps: np.ndarray, values: np.ndarray, times: np.ndarray) -> bytes:
     """Encode the points of one chunk; the three arrays have equal length."""
     count = len(steps)
@@ -130,23 +124,13 @@ def _payload(blob: bytes, codec: int, count: int) -> bytes:
 
 def decode(blob: bytes) -> Points:
     """Decode one chunk made by :func:`encode`."""
-    magic, codec, count = _HEADER.unpack_from(blob)
-    if magic != MAGIC:
-        raise ValueError("not a labtrack metric chunk")
-    payload = _payload(blob, codec, count)
-    n8 = count * 8
-    steps = np.cumsum(_unshuffle(payload[:n8], count, np.int64))
-    values = _unshuffle(payload[n8 : 2 * n8], count, np.float64)
-    times = np.cumsum(_unshuffle(payload[2 * n8 :], count, np.int64)) / 1e6
-    return Points(steps, values, times)
+    return decode_all([blob])
 
 
 def decode_all(blobs: list[bytes]) -> Points:
     """Decode consecutive chunks of one series into one Points, as
     ``concat([decode(b) for b in blobs])`` would, with one copy of each byte instead of
     three: every chunk is unshuffled straight into its slice of the result."""
-    if len(blobs) == 1:
-        return decode(blobs[0])
     heads = []
     for blob in blobs:
         magic, codec, count = _HEADER.unpack_from(blob)
