@@ -30,7 +30,7 @@ import sqlite3
 import threading
 from collections.abc import Iterable, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from ..errors import StoreError
 
@@ -92,27 +92,24 @@ class SmallBlobDB:
     # -- reads ----------------------------------------------------------------------
     def get(self, digest: str) -> bytes | None:
         """The stored bytes of ``digest`` (not verified), or None if not here."""
-        conn = self._conn(create=False)
-        if conn is None:
-            return None
-        try:
-            row = conn.execute("SELECT data FROM blobs WHERE digest = ?",
-                               (bytes.fromhex(digest),)).fetchone()
-        except sqlite3.Error as err:
-            raise StoreError(f"cannot read {self.path}: {err}") from err
-        return None if row is None else bytes(row[0])
+        value = self._one("SELECT data FROM blobs WHERE digest = ?", digest)
+        return None if value is None else bytes(value)
 
     def size(self, digest: str) -> int | None:
         """The size of a stored blob, or None if not here."""
+        value = self._one("SELECT length(data) FROM blobs WHERE digest = ?", digest)
+        return None if value is None else int(value)
+
+    def _one(self, sql: str, digest: str) -> Any:
+        """The one value ``sql`` selects for ``digest``, or None (also with no database)."""
         conn = self._conn(create=False)
         if conn is None:
             return None
         try:
-            row = conn.execute("SELECT length(data) FROM blobs WHERE digest = ?",
-                               (bytes.fromhex(digest),)).fetchone()
+            row = conn.execute(sql, (bytes.fromhex(digest),)).fetchone()
         except sqlite3.Error as err:
             raise StoreError(f"cannot read {self.path}: {err}") from err
-        return None if row is None else int(row[0])
+        return None if row is None else row[0]
 
     def present(self, digests: Sequence[str]) -> set[str]:
         """Which of ``digests`` are stored here (one query per 500)."""
