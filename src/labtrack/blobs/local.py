@@ -143,19 +143,10 @@ class LocalBlobStore:
     def put_stream(self, stream: BinaryIO) -> tuple[str, int]:
         """Store a stream chunk by chunk (memory stays flat); returns (digest, size)."""
         self.root.mkdir(parents=True, exist_ok=True)
-        hasher = hashlib.sha256()
-        size = 0
         fd, tmp = tempfile.mkstemp(dir=self.root, prefix=".incoming-")
         try:
             with os.fdopen(fd, "wb") as out:
-                while True:
-                    block = stream.read(CHUNK)
-                    if not block:
-                        break
-                    hasher.update(block)
-                    size += len(block)
-                    out.write(block)
-            digest = hasher.hexdigest()
+                digest, size = copy_hashing(stream, out)
             target = self.path(digest)
             if target.exists():
                 os.unlink(tmp)
@@ -428,6 +419,20 @@ class LocalBlobStore:
             except OSError:
                 pass
         return removed
+
+
+def copy_hashing(stream: BinaryIO, out: BinaryIO) -> tuple[str, int]:
+    """Copy ``stream`` to ``out`` block by block; returns the bytes' sha256 and size."""
+    hasher = hashlib.sha256()
+    size = 0
+    while True:
+        block = stream.read(CHUNK)
+        if not block:
+            break
+        hasher.update(block)
+        size += len(block)
+        out.write(block)
+    return hasher.hexdigest(), size
 
 
 def write_copy(dest: str | Path, data: bytes, mode: int = 0o444) -> None:

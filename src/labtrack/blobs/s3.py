@@ -16,12 +16,7 @@ from pathlib import Path
 from typing import Any, BinaryIO
 
 from ..errors import ArtifactError, NotFoundError, StoreError
-
-CHUNK = 1 << 20
-
-
-def _valid(digest: str) -> bool:
-    return len(digest) == 64 and all(c in "0123456789abcdef" for c in digest)
+from .local import _valid, copy_hashing
 
 
 class S3BlobStore:
@@ -71,17 +66,8 @@ class S3BlobStore:
 
     def put_stream(self, stream: BinaryIO) -> tuple[str, int]:
         """Hash while spooling to a temporary file, then upload it under its digest."""
-        hasher = hashlib.sha256()
-        size = 0
         with tempfile.TemporaryFile() as spool:
-            while True:
-                block = stream.read(CHUNK)
-                if not block:
-                    break
-                hasher.update(block)
-                size += len(block)
-                spool.write(block)
-            digest = hasher.hexdigest()
+            digest, size = copy_hashing(stream, spool)
             if not self.exists(digest):
                 spool.seek(0)
                 self.client.upload_fileobj(spool, self.bucket, self.key(digest))
