@@ -361,10 +361,11 @@ class Run:
             self._once.setdefault(key, []).append(value)
         self._writer.wake()
 
-    def _set_once(self, key: str, value: Any) -> None:
+    def _set_once(self, key: str, value: Any, wake: bool = True) -> None:
         with self._lock:
             self._once[key] = value
-        self._writer.wake()
+        if wake:
+            self._writer.wake()
 
     # -- files -----------------------------------------------------------------
     def save(self, path: str | os.PathLike[str], base_path: str | None = None,
@@ -428,7 +429,9 @@ class Run:
 
     def set_environment(self, environment: dict[str, Any]) -> None:
         """Record the captured code/environment snapshot (called by the capture thread)."""
-        self._set_once("environment", to_jsonable(environment))
+        # no wake: the snapshot rides with the next flush (within flush_interval, or at
+        # finish) instead of costing a short run a record and an index transaction of its own
+        self._set_once("environment", to_jsonable(environment), wake=False)
 
     # -- lifecycle -------------------------------------------------------------
     def _start(self) -> None:

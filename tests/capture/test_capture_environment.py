@@ -156,7 +156,7 @@ def test_collect_outside_a_repo(tmp_path: Path, git_env: None) -> None:
 def test_collect_records_errors_instead_of_raising(
     monkeypatch: pytest.MonkeyPatch, repo: Path
 ) -> None:
-    def broken() -> dict[str, str]:
+    def broken(*args: object) -> dict[str, str]:
         raise RuntimeError("metadata is corrupt")
 
     monkeypatch.setattr(environment, "capture_packages", broken)
@@ -172,3 +172,89 @@ def test_collect_in_a_background_thread(repo: Path) -> None:
     thread.start()
     thread.join(30)
     assert results and results[0][0]["git"]["available"] is True
+
+
+def test_package_scan_is_kept_for_later_processes(tmp_path: Path,
+                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    cache = tmp_path / "cache"
+    monkeypatch.setattr(environment, "_packages_cache", None)
+    first = capture_packages(cache)
+    saved = json.loads((cache / "packages.json").read_text())
+    assert saved["value"] == first
+
+    # a later process (no in-process memo) reads the file instead of scanning
+    def no_scan() -> dict[str, str]:
+        raise AssertionError("scanned although the cache was valid")
+
+    monkeypatch.setattr(environment, "_packages_cache", None)
+    monkeypatch.setattr(environment, "_scan_packages", no_scan)
+    assert capture_packages(cache) == first
+
+    # installing a package changes a sys.path folder's mtime: the file no longer counts
+    site = tmp_path / "site"
+    site.mkdir()
+    monkeypatch.setattr(sys, "path", [*sys.path, str(site)])
+    scanned: list[int] = []
+
+    def scan() -> dict[str, str]:
+        scanned.append(1)
+        return {"newpkg": "1.0"} if (site / "newpkg-1.0.dist-info").exists() else {}
+
+    monkeypatch.setattr(environment, "_scan_packages", scan)
+    monkeypatch.setattr(environment, "_packages_cache", None)
+    assert capture_packages(cache) == {}  # a new key: scanned, saved under it
+    (site / "newpkg-1.0.dist-info").mkdir()
+    os.utime(site, ns=(1, 1))  # a different mtime, whatever the clock's granularity
+    monkeypatch.setattr(environment, "_packages_cache", None)
+    assert capture_packages(cache) == {"newpkg": "1.0"}
+    assert len(scanned) == 2
+
+
+@pytest.mark.parametrize("content", ["", "{not json", "[1, 2]", '{"key": 1, "value": {}}',
+                                     '{"key": null, "value": {"a": 1}}'])
+def test_damaged_package_cache_means_a_new_scan(tmp_path: Path, content: str,
+                                                monkeypatch: pytest.MonkeyPatch) -> None:
+    (tmp_path / "packages.json").write_text(content)
+    monkeypatch.setattr(environment, "_packages_cache", None)
+    assert capture_packages(tmp_path)["pytest"] == pytest.__version__
+    assert json.loads((tmp_path / "packages.json").read_text())["value"]["pytest"] \
+        == pytest.__version__
+
+
+def test_unwritable_cache_folder_is_ignored(tmp_path: Path,
+                                            monkeypatch: pytest.MonkeyPatch) -> None:
+    blocker = tmp_path / "file"
+    blocker.write_text("not a folder")
+    monkeypatch.setattr(environment, "_packages_cache", None)
+    monkeypatch.setattr(environment, "_machine_cache", None)
+    assert capture_packages(blocker / "cache")["pytest"] == pytest.__version__
+    assert capture_machine(blocker / "cache")["hostname"] == socket.gethostname()
+
+
+@pytest.mark.skipif(not os.path.exists("/proc/sys/kernel/random/boot_id"),
+                    reason="the machine cache is keyed by Linux's boot id")
+def test_machine_is_kept_until_reboot(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(environment, "_machine_cache", None)
+    first = capture_machine(tmp_path)
+    assert json.loads((tmp_path / "machine.json").read_text())["value"] == first
+
+    def no_scan(affinity: int | None) -> dict[str, object]:
+        raise AssertionError("scanned although the cache was valid")
+
+    monkeypatch.setattr(environment, "_machine_cache", None)
+    monkeypatch.setattr(environment, "_scan_machine", no_scan)
+    assert capture_machine(tmp_path) == first
+    # another boot: scanned again
+    monkeypatch.setattr(environment, "_machine_cache", None)
+    monkeypatch.setattr(environment, "_boot_id", lambda: "another-boot")
+    monkeypatch.setattr(environment, "_scan_machine", lambda affinity: {"hostname": "x"})
+    assert capture_machine(tmp_path) == {"hostname": "x"}
+
+
+def test_collect_keeps_scans_in_the_store(tmp_path: Path,
+                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(environment, "_packages_cache", None)
+    settings = Settings(dir=tmp_path, disable_git=True)
+    info, _ = collect(settings)
+    assert info["packages"]["pytest"] == pytest.__version__
+    assert (tmp_path / "cache" / "packages.json").is_file()

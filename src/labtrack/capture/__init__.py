@@ -35,6 +35,12 @@ def _guard(errors: dict[str, str], name: str, func: Callable[[], Any]) -> Any:
         return None
 
 
+def _cache_dir(settings: Any) -> Path | None:
+    """Where package and machine scans are kept between processes: ``<store>/cache``."""
+    directory = getattr(settings, "dir", None)
+    return Path(directory) / "cache" if directory else None
+
+
 def _git_start(program: str | None) -> list[Path | None]:
     """Where to look for the repository: the entry script's folder, then cwd.
 
@@ -117,8 +123,9 @@ def collect(
                         program, info["git"]["root"]
                     )
         if not getattr(settings, "disable_env", False):
-            info["packages"] = _guard(errors, "packages", env.capture_packages)
-            info["machine"] = _guard(errors, "machine", env.capture_machine)
+            cache = _cache_dir(settings)
+            info["packages"] = _guard(errors, "packages", lambda: env.capture_packages(cache))
+            info["machine"] = _guard(errors, "machine", lambda: env.capture_machine(cache))
             info["env"] = _guard(errors, "env", env.capture_env_vars)
     except Exception as exc:  # pragma: no cover - a bug above; still never raise
         errors["collect"] = "".join(traceback.format_exception_only(type(exc), exc)).strip()

@@ -98,6 +98,7 @@ def capture_command() -> dict[str, Any]:
 
 
 _packages_cache: tuple[Any, dict[str, str]] | None = None
+_machine_cache: tuple[Any, dict[str, Any]] | None = None
 
 
 def _sys_path_state() -> tuple[Any, ...]:
@@ -111,19 +112,62 @@ def _sys_path_state() -> tuple[Any, ...]:
     return tuple(state)
 
 
-def capture_packages() -> dict[str, str]:
+def _load_cached(cache_dir: str | Path | None, name: str, key: Any) -> Any:
+    """The value saved by :func:`_save_cached` under ``name`` if its key is ``key``."""
+    if cache_dir is None:
+        return None
+    import json
+
+    try:
+        with open(os.path.join(cache_dir, name), encoding="utf-8") as fh:
+            saved = json.load(fh)
+    except (OSError, ValueError):  # none yet, unreadable or damaged: scan again
+        return None
+    if not isinstance(saved, dict) or saved.get("key") != key:
+        return None
+    return saved.get("value")
+
+
+def _save_cached(cache_dir: str | Path | None, name: str, key: Any, value: Any) -> None:
+    """Keep ``value`` for later processes (written whole, then renamed; errors ignored)."""
+    if cache_dir is None:
+        return
+    import json
+
+    target = os.path.join(cache_dir, name)
+    tmp = f"{target}.{os.getpid()}.tmp"
+    try:
+        os.makedirs(cache_dir, exist_ok=True)
+        with open(tmp, "w", encoding="utf-8") as fh:
+            json.dump({"key": key, "value": value}, fh)
+        os.replace(tmp, target)
+    except OSError:
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
+
+
+def capture_packages(cache_dir: str | Path | None = None) -> dict[str, str]:
     """``{distribution name: version}`` of every installed distribution, sorted by name.
 
     When a name is installed twice, the one found first on ``sys.path`` (the
-    one Python imports) wins. The scan (about 0.1 s) is kept for the process
-    until ``sys.path`` or one of its folders changes, so many runs in one
-    process (sweeps, notebooks) do not pay for it each time.
+    one Python imports) wins. The scan (0.05-0.1 s) is kept until ``sys.path``
+    or the modification time of one of its folders changes (installing,
+    upgrading or removing a package changes its folder): for the process, and
+    in ``cache_dir/packages.json`` for later processes of the same interpreter
+    when ``cache_dir`` is given, so a short run does not pay for the scan.
     """
     global _packages_cache
     state = _sys_path_state()
     if _packages_cache is not None and _packages_cache[0] == state:
         return dict(_packages_cache[1])
-    packages = _scan_packages()
+    key = [sys.executable, [list(item) for item in state]]
+    packages = _load_cached(cache_dir, "packages.json", key)
+    if not isinstance(packages, dict) or not all(
+            isinstance(k, str) and isinstance(v, str) for k, v in packages.items()):
+        packages = _scan_packages()
+        _save_cached(cache_dir, "packages.json", key, packages)
     _packages_cache = (state, packages)
     return dict(packages)
 
@@ -183,20 +227,51 @@ def _user() -> str | None:
         return None
 
 
-def capture_machine() -> dict[str, Any]:
+def _boot_id() -> str | None:
+    try:
+        with open("/proc/sys/kernel/random/boot_id", encoding="ascii") as fh:
+            return fh.read().strip() or None
+    except OSError:
+        return None
+
+
+def capture_machine(cache_dir: str | Path | None = None) -> dict[str, Any]:
     """The machine: OS, kernel, hostname, user, CPU, memory and NVIDIA GPUs.
 
     ``gpus`` is a list of ``{index, name, uuid, memory_total_mb, driver, cuda}``
     (empty without NVML); ``memory_total_mb`` is in units of 2**20 bytes.
+
+    None of this changes while the machine is up, so where the kernel names its
+    boot (Linux) the answer is kept for the process and, with ``cache_dir``, in
+    ``cache_dir/machine.json`` until the next boot (keyed by boot id, hostname,
+    user and the CPUs this process may use).
     """
-    import psutil
-
-    from ..system.gpu import MB, gpu_inventory
-
+    global _machine_cache
+    boot = _boot_id()
     try:
         affinity: int | None = len(os.sched_getaffinity(0))
     except (AttributeError, OSError):
         affinity = None
+    key = [boot, socket.gethostname(), _user(), os.cpu_count(), affinity] if boot else None
+    if key is not None:
+        if _machine_cache is not None and _machine_cache[0] == key:
+            return dict(_machine_cache[1])
+        cached = _load_cached(cache_dir, "machine.json", key)
+        if isinstance(cached, dict) and cached.get("hostname") == key[1]:
+            _machine_cache = (key, cached)
+            return dict(cached)
+    machine = _scan_machine(affinity)
+    if key is not None:
+        _machine_cache = (key, machine)
+        _save_cached(cache_dir, "machine.json", key, machine)
+    return dict(machine)
+
+
+def _scan_machine(affinity: int | None) -> dict[str, Any]:
+    import psutil
+
+    from ..system.gpu import MB, gpu_inventory
+
     try:
         physical = psutil.cpu_count(logical=False)
     except Exception:

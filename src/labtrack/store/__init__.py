@@ -90,7 +90,7 @@ def shared_store(directory: str | Path, busy_timeout: float,
     through :class:`SQLStore`, which creates or migrates it. At most MAX_SHARED
     stores stay open; the least recently used is closed.
     """
-    key = (str(Path(directory).expanduser().resolve()), busy_timeout, heartbeat_timeout)
+    key = (_resolved(directory), busy_timeout, heartbeat_timeout)
     identity = _file_identity(Path(key[0]) / "labtrack.db")
     with _shared_lock:
         store = _shared.pop(key, None)
@@ -105,6 +105,22 @@ def shared_store(directory: str | Path, busy_timeout: float,
             oldest = next(iter(_shared))
             _shared.pop(oldest).close()
     return _Shared(store)
+
+
+_resolved_dirs: dict[str, str] = {}
+
+
+def _resolved(directory: str | Path) -> str:
+    """``directory`` made absolute with symlinks resolved, remembered per spelling (a
+    ``realpath`` walks every component: noticeable for many short runs). Only absolute
+    spellings are remembered: a relative one depends on the working directory."""
+    spelled = str(directory)
+    resolved = _resolved_dirs.get(spelled)
+    if resolved is None or not os.path.isdir(resolved):
+        resolved = str(Path(directory).expanduser().resolve())
+        if os.path.isabs(spelled) and len(_resolved_dirs) < 256:
+            _resolved_dirs[spelled] = resolved
+    return resolved
 
 
 def _open_for_writers(directory: Path, busy_timeout: float,
