@@ -70,6 +70,25 @@ class Stats:
         self.count += n
         self.last_step = last_step
 
+    def merge_plain(self, values: Any, last_step: int,
+                    stats: tuple[float | None, float | None, float, int]) -> None:
+        """:meth:`merge` for a plain sequence of floats (no numpy), given its
+        :func:`~labtrack.store.chunks.finite_stats`."""
+        n = len(values)
+        if n == 0:
+            return
+        if self.count == 0:
+            self.first = float(values[0])
+        self.last = float(values[-1])
+        lo, hi, total, finite = stats
+        if finite:
+            self.min = min(self.min, float(lo))  # type: ignore[arg-type]
+            self.max = max(self.max, float(hi))  # type: ignore[arg-type]
+            self.total += total
+            self.finite += finite
+        self.count += n
+        self.last_step = last_step
+
     def value(self, mode: str, goal: str | None) -> Any:
         if mode == "best":
             mode = "max" if goal == "maximize" else "min"

@@ -99,8 +99,8 @@ def test_sigint_is_forwarded_and_the_run_is_killed(labtrack_argv: list[str],
     ready = tmp_path / "ready"
     slow = script("interruptible.py", f"""
         import time
-        open({str(ready)!r}, "w").write("1")
-        try:
+        try:  # the flag is written inside the try: SIGINT may come right after it
+            open({str(ready)!r}, "w").write("1")
             time.sleep(60)
         except KeyboardInterrupt:
             print("saving checkpoint before exit", flush=True)

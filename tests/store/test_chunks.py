@@ -53,3 +53,29 @@ def test_a_damaged_chunk_is_refused() -> None:
     lying = blob[:5] + struct.pack("<I", 99) + blob[9:]  # header says 99 points, data has 100
     with pytest.raises(Exception, match="damaged|size|decompress"):
         chunks.decode(lying)
+
+
+@pytest.mark.parametrize("n", [1, 2, 17, 5000])
+def test_the_plain_encoder_gives_the_numpy_encoders_bytes(n: int) -> None:
+    rng = np.random.default_rng(n)
+    steps = np.cumsum(rng.integers(-3, 50, n))  # some steps go backwards
+    values = rng.normal(size=n) * 10.0 ** rng.integers(-300, 300, n)
+    values[::7] = math.nan
+    values[3::13] = math.inf
+    values[5::17] = -math.inf
+    times = rng.uniform(1e9, 2e9, n)
+    times[::5] = np.round(times[::5], 6) + 0.5e-6  # exact half microseconds: round half even
+    plain_steps, plain_values, plain_times = steps.tolist(), values.tolist(), times.tolist()
+    assert chunks.encode_plain(plain_steps, plain_values, plain_times) == \
+        chunks.encode(steps, values, times)
+    entry, blob = chunks.series_entry_plain("k", "float", plain_steps, plain_values,
+                                            plain_times, True)
+    want_entry, want_blob = chunks.series_entry("k", "float", steps, values, times, True)
+    assert blob == want_blob
+    assert entry.pop("sum") == pytest.approx(want_entry.pop("sum"), rel=1e-12)
+    assert entry == want_entry
+
+
+def test_plain_stats_of_nothing_finite() -> None:
+    assert chunks.finite_stats([math.nan, math.inf]) == (None, None, 0.0, 0)
+    assert chunks.finite_stats([1e308, 1e308, -1.0]) == (-1.0, 1e308, math.inf, 3)

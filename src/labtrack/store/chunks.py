@@ -13,15 +13,27 @@ values dominate, at a little under 8 bytes per random float64.
 
 The same bytes go into the run log and into the index, so a chunk is
 compressed once.
+
+Encoding has two equal implementations: on numpy arrays (:func:`encode`,
+:func:`series_entry`) and on plain Python sequences (:func:`encode_plain`,
+:func:`series_entry_plain`), which a run writer uses while the process has not
+imported numpy (importing it costs a short script ~70 ms). Both give the same
+bytes (``tests/store/test_chunks.py``). Decoding always uses numpy.
 """
 
 from __future__ import annotations
 
+import math
+import operator
 import struct
 import threading
-from typing import Any, NamedTuple
+from array import array
+from collections.abc import Sequence
+from itertools import chain
+from typing import TYPE_CHECKING, Any, NamedTuple
 
-import numpy as np
+if TYPE_CHECKING:
+    import numpy as np
 
 MAGIC = b"LTC1"
 _HEADER = struct.Struct("<4sBI")
@@ -64,11 +76,23 @@ class Points(NamedTuple):
 
 
 def _shuffle(arr: np.ndarray) -> bytes:
+    import numpy as np
+
     return arr.view(np.uint8).reshape(-1, arr.itemsize).T.tobytes()
+
+
+def _compress(count: int, payload: bytes) -> bytes:
+    if _zstd is not None:
+        return _HEADER.pack(MAGIC, CODEC_ZSTD, count) + _zc().compress(payload)
+    import zlib
+
+    return _HEADER.pack(MAGIC, CODEC_ZLIB, count) + zlib.compress(payload, 1)
 
 
 def encode(steps: np.ndarray, values: np.ndarray, times: np.ndarray) -> bytes:
     """Encode the points of one chunk; the three arrays have equal length."""
+    import numpy as np
+
     count = len(steps)
     steps = np.asarray(steps, dtype=np.int64)
     values = np.asarray(values, dtype=np.float64)
@@ -79,17 +103,96 @@ def encode(steps: np.ndarray, values: np.ndarray, times: np.ndarray) -> bytes:
     else:
         dsteps = dtimes = np.zeros(0, dtype=np.int64)
     payload = _shuffle(dsteps) + _shuffle(values) + _shuffle(dtimes)
-    if _zstd is not None:
-        return _HEADER.pack(MAGIC, CODEC_ZSTD, count) + _zc().compress(payload)
-    import zlib
+    return _compress(count, payload)
 
-    return _HEADER.pack(MAGIC, CODEC_ZLIB, count) + zlib.compress(payload, 1)
+
+def _deltas(seq: Sequence[int]) -> array[int]:
+    """``seq[i] - seq[i - 1]`` (``seq[0]`` first) as int64, like ``np.diff(prepend=0)``."""
+    return array("q", map(operator.sub, seq, chain((0,), seq)))
+
+
+def _shuffle_plain(arr: array[Any]) -> bytes:
+    raw = arr.tobytes()
+    size = arr.itemsize
+    return b"".join([raw[i::size] for i in range(size)])
+
+
+def micros_of(times: Sequence[float]) -> list[int]:
+    """Wall times in whole microseconds, rounded half to even as ``np.round`` does."""
+    return [round(t * 1e6) for t in times]
+
+
+Memo = dict[tuple[int, bool], tuple[Any, bytes]]
+
+
+def _shuffled_deltas(seq: Sequence[Any], micros: bool, memo: Memo | None) -> bytes:
+    """The shuffled deltas of steps (or of times in microseconds), computed once per
+    sequence when a ``memo`` is shared: the series of one row group share theirs."""
+    key = (id(seq), micros)
+    if memo is not None:
+        hit = memo.get(key)
+        if hit is not None and hit[0] is seq:  # kept alive in the memo: ids are not reused
+            return hit[1]
+    out = _shuffle_plain(_deltas(micros_of(seq) if micros else seq))
+    if memo is not None:
+        memo[key] = (seq, out)
+    return out
+
+
+def encode_plain(steps: Sequence[int], values: Sequence[float], times: Sequence[float],
+                 memo: Memo | None = None) -> bytes:
+    """:func:`encode` without numpy: the same bytes from plain sequences. ``memo``: a
+    dict shared by the chunks of one flush, so steps and times shared by several
+    series are converted once."""
+    floats = values if isinstance(values, array) and values.typecode == "d" else \
+        array("d", values)
+    payload = (_shuffled_deltas(steps, False, memo) + _shuffle_plain(floats)
+               + _shuffled_deltas(times, True, memo))
+    return _compress(len(steps), payload)
+
+
+Stats = tuple[float | None, float | None, float, int]
+
+
+def finite_stats(values: Sequence[float]) -> Stats:
+    """(min, max, sum, count) of the finite values, without numpy; min/max None if none."""
+    isfinite = math.isfinite
+    finite = values if all(map(isfinite, values)) else [v for v in values if isfinite(v)]
+    if not finite:
+        return None, None, 0.0, 0
+    try:
+        total = math.fsum(finite)
+    except OverflowError:  # finite values whose sum is beyond float64, as numpy gives
+        total = sum(finite)
+    return min(finite), max(finite), total, len(finite)
+
+
+def series_entry_plain(key: str, kind: str, steps: Sequence[int], values: Sequence[float],
+                       times: Sequence[float], backwards: bool, memo: Memo | None = None,
+                       stats: Stats | None = None) -> tuple[dict[str, Any], bytes]:
+    """:func:`series_entry` on plain sequences (no numpy); ``stats``: the
+    :func:`finite_stats` of ``values`` if the caller has them."""
+    from .._jsonsafe import float_out
+
+    lo, hi, total, finite = stats if stats is not None else finite_stats(values)
+    entry = {
+        "key": key, "n": len(steps), "kind": kind,
+        "first_step": int(steps[0]), "last_step": int(steps[-1]),
+        "min": None if lo is None else float_out(float(lo)),
+        "max": None if hi is None else float_out(float(hi)),
+        "sum": float_out(float(total)), "finite": finite,
+        "first": float_out(float(values[0])), "last": float_out(float(values[-1])),
+        "last_time": float(times[-1]), "backwards": bool(backwards),
+    }
+    return entry, encode_plain(steps, values, times, memo)
 
 
 def series_entry(key: str, kind: str, steps: np.ndarray, values: np.ndarray,
                  times: np.ndarray, backwards: bool) -> tuple[dict[str, Any], bytes]:
     """A run log record's description of one chunk (count, steps, running-stat parts)
     and the chunk's encoded bytes; what ``Store.apply`` merges into the series stats."""
+    import numpy as np
+
     from .._jsonsafe import float_out
 
     finite = values[np.isfinite(values)]
@@ -131,6 +234,8 @@ def decode_all(blobs: list[bytes]) -> Points:
     """Decode consecutive chunks of one series into one Points, as
     ``concat([decode(b) for b in blobs])`` would, with one copy of each byte instead of
     three: every chunk is unshuffled straight into its slice of the result."""
+    import numpy as np
+
     heads = []
     for blob in blobs:
         magic, codec, count = _HEADER.unpack_from(blob)
@@ -156,6 +261,8 @@ def decode_all(blobs: list[bytes]) -> Points:
 
 def concat(parts: list[Points]) -> Points:
     """Join chunks in order."""
+    import numpy as np
+
     if not parts:
         empty_i = np.zeros(0, dtype=np.int64)
         empty_f = np.zeros(0, dtype=np.float64)
