@@ -18,13 +18,15 @@ import pytest
 import labtrack
 
 SCRIPT = """
-import sys, warnings
+import sys, time, warnings
 {preload}
 import labtrack
 warnings.simplefilter("ignore")
 run = labtrack.init(project="p", name="{name}", config={{"lr": 0.1}})
 for i in range(3000):
     run.log({{"loss": 1 / (i + 1), "acc": i / 3000, "flag": i % 2 == 0, "count": i}})
+    if i == 500:
+        time.sleep(0.3)  # a flush happens here (LABTRACK_FLUSH_INTERVAL=0.1)
     if i % 7 == 0:
         run.log({{"val/loss": float("nan") if i % 21 == 0 else 2.0 / (i + 1),
                   "big": 10 ** 400 if i == 700 else (float("inf") if i == 1400 else i)}})
@@ -35,7 +37,8 @@ print("numpy" in sys.modules)
 
 
 def _run(python: str, env: dict[str, str], name: str, preload: str) -> str:
-    out = subprocess.run([python, "-c", SCRIPT.format(name=name, preload=preload)], env=env,
+    out = subprocess.run([python, "-c", SCRIPT.format(name=name, preload=preload)],
+                         env={**env, "LABTRACK_FLUSH_INTERVAL": "0.1"},
                          capture_output=True, text=True, timeout=120, check=True)
     return out.stdout.strip()
 
@@ -44,9 +47,17 @@ def test_logging_without_numpy_stores_what_numpy_would(
         store_dir: Path, child_env: dict[str, str], python: str) -> None:
     assert _run(python, child_env, "plain", "") == "False"  # never imported numpy
     assert _run(python, child_env, "numpy", "import numpy") == "True"
+    # a big batch makes the writer import numpy mid-run: plain flushes, then numpy ones
+    assert _run(python, child_env, "switch",
+                "import labtrack.writer as w; w.PLAIN_MAX_POINTS = 5000") == "True"
     api = labtrack.Api(store_dir)
     runs = {r.name: r for r in api.runs("p")}
-    plain, with_numpy = runs["plain"], runs["numpy"]
+    with_numpy = runs["numpy"]
+    for name in ("plain", "switch"):
+        _same(runs[name], with_numpy)
+
+
+def _same(plain: Any, with_numpy: Any) -> None:
     keys = ["loss", "acc", "flag", "count", "val/loss", "big"]
     for key in keys:
         a, b = plain.series(key), with_numpy.series(key)
