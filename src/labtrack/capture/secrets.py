@@ -111,15 +111,31 @@ def mask_argv(argv: Iterable[str]) -> list[str]:
     return out
 
 
+_last_secrets: tuple[tuple[tuple[str, str], ...], int, set[str]] | None = None
+
+
 def secret_values(environ: Mapping[str, str], min_length: int = 6) -> set[str]:
     """Values of every secret-named variable in ``environ`` (long enough to be specific).
 
     Values that are existing absolute paths (``SSH_AUTH_SOCK``,
     ``GOOGLE_APPLICATION_CREDENTIALS``) name where a secret is, not the secret.
+    The last answer is reused while the variables are the same (many runs in one
+    process capture the same environment).
     """
+    global _last_secrets
+    items = tuple(environ.items())
+    last = _last_secrets
+    if last is not None and last[1] == min_length and last[0] == items:
+        return set(last[2])
+    found = _secret_values(items, min_length)
+    _last_secrets = (items, min_length, found)
+    return set(found)
+
+
+def _secret_values(items: Iterable[tuple[str, str]], min_length: int) -> set[str]:
     return {
         value
-        for name, value in environ.items()
+        for name, value in items
         if len(value) >= min_length
         and is_secret_name(name)
         and not (os.path.isabs(value) and os.path.exists(value))
