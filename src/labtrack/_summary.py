@@ -55,25 +55,15 @@ class Stats:
         """Fold a numpy array of new values into the stats."""
         import numpy as np
 
-        n = len(values)
-        if n == 0:
-            return
-        if self.count == 0:
-            self.first = float(values[0])
-        self.last = float(values[-1])
         finite = values[np.isfinite(values)]
-        if len(finite):
-            self.min = min(self.min, float(finite.min()))
-            self.max = max(self.max, float(finite.max()))
-            self.total += float(finite.sum())
-            self.finite += len(finite)
-        self.count += n
-        self.last_step = last_step
+        stats = (float(finite.min()), float(finite.max()), float(finite.sum()),
+                 len(finite)) if len(finite) else (None, None, 0.0, 0)
+        self.fold(values, last_step, stats)
 
-    def merge_plain(self, values: Any, last_step: int,
-                    stats: tuple[float | None, float | None, float, int]) -> None:
-        """:meth:`merge` for a plain sequence of floats (no numpy), given its
-        :func:`~labtrack.store.chunks.finite_stats`."""
+    def fold(self, values: Any, last_step: int,
+             stats: tuple[float | None, float | None, float, int]) -> None:
+        """Fold new values (any sequence) into the stats, given the (min, max, sum,
+        count) of their finite ones (:func:`~labtrack.store.chunks.finite_stats`)."""
         n = len(values)
         if n == 0:
             return

@@ -220,14 +220,8 @@ class Writer:
                     col = np.concatenate([p[2] for p in pieces])[order]
                     tt = np.concatenate([p[3] for p in pieces])[order]
                 self._cols.setdefault(key, []).append((s, col, tt, None))
-                st = self.stats.get(key)
-                if st is None:
-                    st = self.stats[key] = Stats(kind=kinds[key])
-                elif st.kind != "float" and kinds[key] != st.kind:
-                    st.kind = "float"
-                if (len(s) > 1 and bool((np.diff(s) < 0).any())) or (
-                        st.count and int(s[0]) < st.last_step):
-                    st.backwards = True
+                st = self._series_stats(key, kinds[key], int(s[0]),
+                                        len(s) > 1 and bool((np.diff(s) < 0).any()))
                 st.merge(col, max(int(s[-1]), st.last_step))
             self.summary_dirty = True
 
@@ -262,16 +256,22 @@ class Writer:
                 tt = tuple(m[3] for m in merged)
             stats = finite_stats(col)
             self._cols.setdefault(key, []).append((s, col, tt, stats))
-            st = self.stats.get(key)
-            if st is None:
-                st = self.stats[key] = Stats(kind=kinds[key])
-            elif st.kind != "float" and kinds[key] != st.kind:
-                st.kind = "float"
-            if (len(s) > 1 and any(map(operator.lt, s[1:], s))) or (
-                    st.count and int(s[0]) < st.last_step):
-                st.backwards = True
-            st.merge_plain(col, max(int(s[-1]), st.last_step), stats)
+            st = self._series_stats(key, kinds[key], int(s[0]),
+                                    len(s) > 1 and any(map(operator.lt, s[1:], s)))
+            st.fold(col, max(int(s[-1]), st.last_step), stats)
         self.summary_dirty = True
+
+    def _series_stats(self, key: str, kind: str, first_step: int, backwards: bool) -> Stats:
+        """The stats of ``key``, its kind widened and its backwards flag set as the new
+        points (starting at ``first_step``; ``backwards`` within them) require."""
+        st = self.stats.get(key)
+        if st is None:
+            st = self.stats[key] = Stats(kind=kind)
+        elif st.kind != "float" and kind != st.kind:
+            st.kind = "float"
+        if backwards or (st.count and first_step < st.last_step):
+            st.backwards = True
+        return st
 
     def _floats(self, column: tuple[Any, ...]) -> array[float]:
         try:
