@@ -4,7 +4,7 @@ Targets (issue 6): >= 200 MB/s end to end, peak RSS <= 200 MB, logging the same
 content again <= 20% of the first time, downloading a cached version near-instant.
 
     python bench/artifacts.py [--small 10000] [--small-size 10240] [--big-mb 2048]
-                              [--dir /tmp/somewhere] [--json]
+                              [--dir /tmp/somewhere] [--json] [--only small|big]
 
 Each scenario runs in a fresh child process (so its peak RSS is its own), on
 files just written (so they sit in the page cache: this measures labtrack, not
@@ -175,6 +175,8 @@ def main() -> None:
     parser.add_argument("--big-mb", type=int, default=2048, help="size of the big file, MiB")
     parser.add_argument("--dir", help="work folder (default: a temp folder, removed after)")
     parser.add_argument("--json", action="store_true", help="print JSON lines only")
+    parser.add_argument("--only", choices=("small", "big"),
+                        help="run one scenario (default: both)")
     args = parser.parse_args()
 
     base = Path(args.dir) if args.dir else Path(tempfile.mkdtemp(prefix="labtrack-bench-"))
@@ -188,14 +190,16 @@ def main() -> None:
     rows = []
     try:
         small_src, big_src = base / "small", base / "big.bin"
-        make_small(small_src, args.small, args.small_size)
-        rows.append(report(f"{args.small} files x {args.small_size} B",
-                           run_child("small", small_src, base / "store-small", base / "w1")))
-        shutil.rmtree(base / "store-small", ignore_errors=True)
-        shutil.rmtree(base / "w1", ignore_errors=True)
-        make_big(big_src, big_mb)
-        rows.append(report(f"1 file x {big_mb} MiB",
-                           run_child("big", big_src, base / "store-big", base / "w2")))
+        if args.only != "big":
+            make_small(small_src, args.small, args.small_size)
+            rows.append(report(f"{args.small} files x {args.small_size} B",
+                               run_child("small", small_src, base / "store-small", base / "w1")))
+            shutil.rmtree(base / "store-small", ignore_errors=True)
+            shutil.rmtree(base / "w1", ignore_errors=True)
+        if args.only != "small":
+            make_big(big_src, big_mb)
+            rows.append(report(f"1 file x {big_mb} MiB",
+                               run_child("big", big_src, base / "store-big", base / "w2")))
     finally:
         if not args.dir:
             shutil.rmtree(base, ignore_errors=True)

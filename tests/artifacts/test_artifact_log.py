@@ -256,13 +256,18 @@ def test_s3_reference_with_moto(make_run, tmp_path, monkeypatch):
 def test_relogging_unchanged_files_reads_nothing(make_run, files, tmp_path, monkeypatch):
     data = files(tmp_path / "d", {f"f{i}.txt": f"content {i}" for i in range(20)}, age=60)
     reads: list[str] = []
-    original = LocalBlobStore.put_path
+    original, original_small = LocalBlobStore.put_path, LocalBlobStore.put_small_files
 
     def spy(self, path, *args, **kwargs):
         reads.append(os.path.basename(path))
         return original(self, path, *args, **kwargs)
 
+    def spy_small(self, files, *args, **kwargs):
+        reads.extend(os.path.basename(path) for _, path, _ in files)
+        return original_small(self, files, *args, **kwargs)
+
     monkeypatch.setattr(LocalBlobStore, "put_path", spy)
+    monkeypatch.setattr(LocalBlobStore, "put_small_files", spy_small)
     run = make_run()
     first = labtrack.Artifact("cached", "dataset")
     first.add_dir(data)

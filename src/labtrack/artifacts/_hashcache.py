@@ -22,15 +22,38 @@ _SCHEMA = """CREATE TABLE IF NOT EXISTS digests (
     ino INTEGER, dev INTEGER, digest TEXT)"""
 
 
+# (path, size, mtime_ns, ctime_ns, inode, device, digest): row[1:6] is the stat key
+CacheRow = tuple[str, int, int, int, int, int, str]
+_SELECT = "SELECT path, size, mtime_ns, ctime_ns, ino, dev, digest FROM digests"
+_RANGE_MIN = 1000  # paths from which a folder's key range is worth a look
+
+
+def _folder_range(paths: Sequence[str]) -> tuple[str, str] | None:
+    """``(low, high)`` bounds of the keys under the deepest folder holding all ``paths``
+    (their common prefix up to a separator); None when there is none."""
+    low, high = min(paths), max(paths)
+    size = 0
+    for a, b in zip(low, high, strict=False):
+        if a != b:
+            break
+        size += 1
+    prefix = low[:size]
+    cut = max(prefix.rfind("/"), prefix.rfind(os.sep))
+    if cut <= 0:
+        return None
+    prefix = prefix[:cut + 1]
+    return prefix, prefix[:-1] + chr(ord(prefix[-1]) + 1)  # everything starting with prefix
+
+
 def _key(st: os.stat_result) -> tuple[int, int, int, int, int]:
     return (st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino, st.st_dev)
 
 
-def matches(known: tuple[tuple[int, ...], str] | None, st: os.stat_result) -> str | None:
-    """The digest in a :meth:`DigestCache.lookup` result if the stat still matches."""
-    if known is None or known[0] != _key(st):
+def matches(known: CacheRow | None, st: os.stat_result) -> str | None:
+    """The digest in a :meth:`DigestCache.lookup` row if the stat still matches."""
+    if known is None or known[1:6] != _key(st):
         return None
-    return known[1]
+    return known[6]
 
 
 class DigestCache:
@@ -77,25 +100,36 @@ class DigestCache:
             return None
         return str(row[5])
 
-    def lookup(self, paths: Sequence[str]) -> dict[str, tuple[tuple[int, ...], str]]:
-        """What the cache holds for many paths at once: ``{path: (stat key, digest)}``.
+    def lookup(self, paths: Sequence[str]) -> dict[str, CacheRow]:
+        """What the cache holds for many paths at once: ``{path: row}``, a row being
+        ``(path, size, mtime_ns, ctime_ns, inode, device, digest)``.
 
-        Compare with :func:`matches`; one query per 500 paths instead of one per path.
+        Compare with :func:`matches`; one query per 500 paths instead of one per path,
+        or, for thousands of files in one folder tree (``add_dir``) that the cache holds
+        few others under, one scan of that folder's range of keys (whose rows for
+        other paths are returned too).
         """
-        out: dict[str, tuple[tuple[int, ...], str]] = {}
+        out: dict[str, CacheRow] = {}
+        if not paths:
+            return out
         with self._lock:
             conn = self._connect()
             if conn is None:
                 return out
             try:
+                span = _folder_range(paths) if len(paths) >= _RANGE_MIN else None
+                if span is not None and conn.execute(
+                        "SELECT count(*) FROM digests WHERE path >= ? AND path < ?",
+                        span).fetchone()[0] <= 2 * len(paths):
+                    rows = conn.execute(f"{_SELECT} WHERE path >= ? AND path < ?",
+                                        span).fetchall()
+                    return {row[0]: row for row in rows}
                 for start in range(0, len(paths), 500):
                     batch = list(paths[start:start + 500])
                     marks = ",".join("?" * len(batch))
-                    for row in conn.execute(
-                            "SELECT path, size, mtime_ns, ctime_ns, ino, dev, digest FROM digests "
-                            f"WHERE path IN ({marks})", batch):
-                        out[row[0]] = (tuple(row[1:6]), str(row[6]))
-            except sqlite3.Error:
+                    out.update((row[0], row) for row in conn.execute(
+                        f"{_SELECT} WHERE path IN ({marks})", batch))
+            except (sqlite3.Error, ValueError):  # ValueError: a path SQLite cannot encode
                 return {}
         return out
 
@@ -105,8 +139,17 @@ class DigestCache:
             self._pending.append((path, *_key(st), digest))
 
     def put_many(self, items: Iterable[tuple[str, os.stat_result, str]]) -> None:
+        """Remember many ``(path, stat, digest)`` (written on :meth:`flush`)."""
         with self._lock:
             self._pending.extend((p, *_key(st), d) for p, st, d in items)
+
+    def put_keys(self, items: Iterable[tuple[str, tuple[int, int, int, int, int], str]]
+                 ) -> None:
+        """Remember many ``(path, stat key, digest)``; the key is
+        :func:`labtrack.blobs.local.stat_key` of the file (size, mtime, ctime, inode,
+        device)."""
+        with self._lock:
+            self._pending.extend((p, *key, d) for p, key, d in items)
 
     def flush(self) -> None:
         """Write remembered digests in one transaction."""
@@ -121,7 +164,7 @@ class DigestCache:
                     "INSERT OR REPLACE INTO digests (path, size, mtime_ns, ctime_ns, ino, dev, "
                     "digest) VALUES (?, ?, ?, ?, ?, ?, ?)", rows)
                 conn.execute("COMMIT")
-            except sqlite3.Error:
+            except (sqlite3.Error, ValueError):  # ValueError: a path SQLite cannot encode
                 with contextlib.suppress(sqlite3.Error):
                     conn.execute("ROLLBACK")
 

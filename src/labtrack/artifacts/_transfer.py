@@ -1,40 +1,54 @@
 """Moving artifact files: hashing and storing local files, materialising versions.
 
-Upload: each local file is read once, hashed and written into the blob store in
-the same pass (see :meth:`LocalBlobStore.put_path`): files up to 64 KiB into its
-database, in one batch of a few transactions, bigger ones as files on a few
-threads (hashing and file I/O release the GIL). A file whose ``(size, mtime, ctime, inode)`` the
-digest cache knows, and whose blob exists, is not read at all.
+Upload: every local file is stat'ed once when the artifact is logged
+(:func:`stat_files`; ``add_dir`` itself only lists folders). A file whose
+``(size, mtime, ctime, inode, device)`` the digest cache knows, and whose blob
+exists, is not read at all. The others are read once, hashed and written into the
+blob store in the same pass: files up to 64 KiB into its database (one ``open``,
+``read``, ``fstat``, ``close`` each, the log-time stat standing for the "before" of
+the change check, see :meth:`LocalBlobStore.put_small_files`), in one batch of a
+few transactions; bigger ones as files (:meth:`LocalBlobStore.put_path`), on a few
+threads when there are several (hashing and file I/O release the GIL).
 
 Download: a blob stored as a file is verified against its digest (skipped when
 the digest cache shows the blob unchanged since it was last verified), then
-hard-linked (or copied) into the target folder. A small blob held in the blob
-store's database is read, checked against its digest and written out as a
-read-only copy; the digest cache then remembers the copy's stat. A folder already
-holding the right links or unchanged copies is left as is, so downloading a cached
-version costs a ``stat`` or two per file.
+hard-linked (or copied) into the target folder. Small blobs held in the blob
+store's database are read 500 at a time, checked against their digests and
+written out as read-only copies by a few threads (creating a file is mostly
+kernel time, which threads overlap); the digest cache then remembers each copy's
+stat. A folder already holding the right links or unchanged copies is left as is,
+so downloading a cached version costs a ``stat`` or two per file.
 """
 
 from __future__ import annotations
 
 import hashlib
 import os
+import stat as statmod
 import threading
 import time
-from collections.abc import Callable, Sequence
-from concurrent.futures import FIRST_EXCEPTION, ThreadPoolExecutor, wait
+from collections import deque
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import FIRST_EXCEPTION, Future, ThreadPoolExecutor, wait
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from ..blobs.local import write_copy
+from ..blobs.local import SMALL_MAX, StatKey, stat_key, write_copy
 from ..errors import ArtifactError, NotFoundError
 from ._backend import Backend
 from ._hashcache import matches
+from ._nogc import no_gc
 
 RACY_NS = 100_000_000  # a file modified this recently may change again within one tick
 WORKERS = min(4, os.cpu_count() or 1)
 THREADED_MIN_AVG = 4 << 20  # average file size above which files are hashed on threads
 BATCH = 1
+BIG_MIN = 1 << 20  # files from this size are streamed (and hashed on threads when several)
+COPY_WORKERS = 4  # threads writing small files out on download (mostly kernel time)
+COPY_CHUNK = 500  # small blobs read from the database per query
+COPY_CHUNK_BYTES = 4 << 20  # ... and at most this many bytes (memory: a few chunks in flight)
+COPY_INLINE = 32  # up to this many small files are written on the calling thread
 
 Progress = Callable[[int], None] | None
 
@@ -61,100 +75,162 @@ def _run_batches(items: Sequence[Any], work: Callable[[Sequence[Any]], None],
         return
     batches = [items[i:i + BATCH] for i in range(0, len(items), BATCH)]  # one big file each
     with ThreadPoolExecutor(max_workers=WORKERS, thread_name_prefix="labtrack-artifact") as pool:
-        futures = [pool.submit(work, b) for b in batches]
-        done, pending = wait(futures, return_when=FIRST_EXCEPTION)
-        for future in pending:
-            future.cancel()
-        for future in done:
-            error = future.exception()
-            if error is not None:
-                raise error
+        _raise_first_error([pool.submit(work, b) for b in batches])
+
+
+def _raise_first_error(futures: Sequence[Future[None]]) -> None:
+    """Wait for ``futures`` until one fails; cancel the rest and raise its error."""
+    done, pending = wait(futures, return_when=FIRST_EXCEPTION)
+    for future in pending:
+        future.cancel()
+    for future in done:
+        error = future.exception()
+        if error is not None:
+            raise error
+
+
+def stat_files(files: Sequence[tuple[str, str]]) -> list[StatKey | None]:
+    """One ``stat`` per ``(entry path, local path)``: its :func:`stat_key` if it is a
+    regular file, else None (storing it then names the problem)."""
+    out: list[StatKey | None] = []
+    append, stat, regular = out.append, os.stat, statmod.S_ISREG
+    for _, path in files:
+        try:
+            st = stat(path)
+        except (OSError, ValueError):
+            append(None)
+            continue
+        append((st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino, st.st_dev)
+               if regular(st.st_mode) else None)
+    return out
+
+
+def _absolute(path: str) -> str:
+    """``os.path.abspath(path)``, without its work for a path that is already one
+    (``add_dir`` records absolute, normalised paths)."""
+    if os.sep == "/" and path[:1] == "/" and path[1:2] != "/" and "//" not in path \
+            and "/." not in path and path[-1:] != "/":
+        return path
+    return os.path.abspath(path)
 
 
 def store_files(backend: Backend, files: Sequence[tuple[str, str]],
                 progress: Progress = None,
-                sizes: Sequence[int] | None = None) -> dict[str, tuple[str, int]]:
+                stats: Sequence[StatKey | None] | None = None
+                ) -> dict[str, tuple[str, int]]:
     """Store local files as blobs: ``[(entry path, local path)] -> {entry path: (digest, size)}``.
 
     Small files go into the blob store's database in a few transactions (one
     :meth:`~labtrack.blobs.local.LocalBlobStore.batch`), committed before this
-    returns. ``sizes`` (the files' sizes when added) only decides whether to use threads.
+    returns. ``stats`` are the files' :func:`stat_files`, taken now (at log time) by
+    the caller; without them they are taken here. A file that changed since its stat
+    is read again and stored as it is now.
 
     Raises:
         ArtifactError: a file is missing, unreadable, not a regular file or changed
             while it was read (the message names it).
     """
     results: dict[str, tuple[str, int]] = {}
-    lock = threading.Lock()
-    blobs, cache = backend.blobs, backend.digests
-    items = [(name, os.path.abspath(local)) for name, local in files]
-    todo = _unchanged(backend, items, results)
+    small: list[tuple[str, str, StatKey]] = []
+    big: list[tuple[str, str]] = []
+    rest: list[tuple[str, str]] = []
+    with no_gc():
+        items = [(name, _absolute(local)) for name, local in files]
+        if stats is None or len(stats) != len(items):
+            stats = stat_files(items)
+        for name, source, key in _unchanged(backend, items, stats, results):
+            if key is None:
+                rest.append((name, source))  # put_path says what is wrong with it
+            elif key[0] <= SMALL_MAX:
+                small.append((name, source, key))
+            elif key[0] >= BIG_MIN:
+                big.append((name, source))
+            else:
+                rest.append((name, source))
     if progress is not None:
         for _, size in results.values():
             progress(size)
-    size_of = dict(zip([name for name, _ in items], sizes, strict=True)) \
-        if sizes is not None and len(sizes) == len(items) else None
-    sizes = [int(size_of[name] or 0) for name, _ in todo] if size_of is not None else []
-    small = 1 << 20
+    if len(big) < 2 or WORKERS < 2:  # one big file: hashed on this thread like the rest
+        rest.extend(big)
+        big = []
+
+    blobs, cache = backend.blobs, backend.digests
+    now = time.time_ns()  # before any read: a file modified since is never vouched for
+    remember: list[tuple[str, StatKey, str]] = []
+    lock = threading.Lock()
+
+    def work(chunk: Sequence[tuple[str, str]]) -> None:
+        done = []
+        for name, source in chunk:
+            digest, size, before = blobs.put_path(source, name=name, progress=progress,
+                                                  batch=batch)
+            if progress is not None and size < BIG_MIN:
+                progress(size)  # put_path reports big files block by block
+            done.append((name, source, digest, size, stat_key(before)))
+        with lock:
+            for name, source, digest, size, key in done:
+                results[name] = (digest, size)
+                if now - key[1] > RACY_NS:
+                    remember.append((source, key, digest))
 
     try:
-        with blobs.batch() as batch:
-
-            def work(chunk: Sequence[tuple[str, str]]) -> None:
-                done = []
-                for name, source in chunk:
-                    started = time.time_ns()
-                    digest, size, before = blobs.put_path(source, name=name, progress=progress,
-                                                          batch=batch)
-                    if started - before.st_mtime_ns > RACY_NS:
-                        cache.put(source, before, digest)
-                    if progress is not None and size <= small:
-                        progress(size)  # put_path reports big files block by block
-                    done.append((name, digest, size))
+        with blobs.batch() as batch, _big_files(big, work):
+            with no_gc():  # big files stream on their threads meanwhile
+                stored = blobs.put_small_files(small, batch)
                 with lock:
-                    for name, digest, size in done:
+                    for (name, source, _), (digest, size, key) in zip(small, stored,
+                                                                       strict=True):
                         results[name] = (digest, size)
-
-            if len(sizes) == len(todo):
-                # big files go to the threads whatever the average size (hashing releases
-                # the GIL); the many small ones stay on this thread, where threads contend
-                big = [it for it, size in zip(todo, sizes, strict=True) if size >= small]
-                rest = [it for it, size in zip(todo, sizes, strict=True) if size < small]
-                if len(big) >= 2:
-                    _run_batches(big, work, THREADED_MIN_AVG * len(big))
-                    work(rest)
-                else:
-                    _run_batches(todo, work, sum(int(s) for s in sizes))
-            else:
-                _run_batches(todo, work, sum(int(s) for s in sizes))
+                        if now - key[1] > RACY_NS:  # key[1]: the mtime
+                            remember.append((source, key, digest))
+            if progress is not None:
+                for _, size, _ in stored:
+                    progress(size)
+            work(rest)
     finally:
+        cache.put_keys(remember)
         cache.flush()
     return results
 
 
+@contextmanager
+def _big_files(items: Sequence[tuple[str, str]],
+               work: Callable[[Sequence[tuple[str, str]]], None]) -> Iterator[None]:
+    """Store ``items`` (big files) on threads while the block runs; the first error wins."""
+    if not items:
+        yield
+        return
+    with ThreadPoolExecutor(max_workers=WORKERS, thread_name_prefix="labtrack-artifact") as pool:
+        futures = [pool.submit(work, items[i:i + BATCH]) for i in range(0, len(items), BATCH)]
+        try:
+            yield
+        except BaseException:
+            for future in futures:
+                future.cancel()
+            raise
+        _raise_first_error(futures)
+
+
 def _unchanged(backend: Backend, items: Sequence[tuple[str, str]],
-               results: dict[str, tuple[str, int]]) -> list[tuple[str, str]]:
-    """Fill ``results`` for files the digest cache knows unchanged and whose blob is
-    stored; returns the other items (to be read). One stat per known file, one
-    query per 500 blobs."""
+               stats: Sequence[StatKey | None], results: dict[str, tuple[str, int]]
+               ) -> list[tuple[str, str, StatKey | None]]:
+    """Fill ``results`` for files the digest cache knows unchanged (by their log-time
+    stat) and whose blob is stored; returns the others with their stat keys (to be
+    read). One query per 500 files for the cache, one for the blobs."""
     known = backend.digests.lookup([source for _, source in items])
     if not known:
-        return list(items)
+        return [(name, source, key) for (name, source), key in zip(items, stats, strict=True)]
     hits: dict[str, tuple[str, int]] = {}
-    for name, source in items:
-        remembered = known.get(source)
-        if remembered is None:
-            continue
-        try:
-            st = os.stat(source)
-        except OSError:
-            continue  # put_path names the problem
-        digest = matches(remembered, st)
-        if digest is not None:
-            hits[name] = (digest, st.st_size)
-    gone = set(backend.blobs.missing(sorted({d for d, _ in hits.values()})))
-    results.update((name, hit) for name, hit in hits.items() if hit[0] not in gone)
-    return [(name, source) for name, source in items if name not in results]
+    for (name, source), key in zip(items, stats, strict=True):
+        row = known.get(source)
+        if row is not None and key is not None and row[1:6] == key:
+            hits[name] = (row[6], key[0])
+    if hits:
+        gone = set(backend.blobs.missing(list({d for d, _ in hits.values()})))
+        results.update(hits if not gone else
+                       {name: hit for name, hit in hits.items() if hit[0] not in gone})
+    return [(name, source, key) for (name, source), key in zip(items, stats, strict=True)
+            if name not in results]
 
 
 def hash_local(backend: Backend, path: str, name: str) -> tuple[str, int]:
@@ -189,6 +265,22 @@ def _inside(root: Path, path: str) -> str:
     return os.path.join(root, *parts)
 
 
+def _targets(root: Path, entries: Sequence[dict[str, Any]]) -> list[str]:
+    """``abspath(_inside(root, entry path))`` of each entry; a plain relative path (no
+    ``.``-led part, no empty part) is appended to the root as is."""
+    base = os.path.abspath(root)
+    prefix = base if base.endswith(os.sep) else base + os.sep
+    out = []
+    for entry in entries:
+        path = entry["path"]
+        if os.sep != "/" or path[:1] in ("", "/", ".") or path[-1] in "/." or "//" in path \
+                or "/." in path:
+            out.append(os.path.abspath(_inside(root, path)))  # checked (and refused) here
+        else:
+            out.append(prefix + path)
+    return out
+
+
 def materialize(backend: Backend, entries: Sequence[dict[str, Any]], root: Path,
                 label: str, progress: Progress = None) -> Path:
     """Put a version's files under ``root`` (verified; hard-linked, or copied from the
@@ -198,6 +290,7 @@ def materialize(backend: Backend, entries: Sequence[dict[str, Any]], root: Path,
         ArtifactError: a blob is missing or its content no longer matches its digest
             (the message names the file), or a reference cannot be fetched.
     """
+    fresh = not root.is_dir()  # nothing there yet: no file to check before writing
     root.mkdir(parents=True, exist_ok=True)
     stored = [e for e in entries if not e.get("ref")]
     refs = [e for e in entries if e.get("ref")]
@@ -206,7 +299,7 @@ def materialize(backend: Backend, entries: Sequence[dict[str, Any]], root: Path,
     linked = [e for e in stored if e["digest"] not in in_db]
     try:
         if copied:
-            _copy_small(backend, copied, root, label, progress)
+            _copy_small(backend, copied, root, label, progress, fresh)
         if linked:
             _link_files(backend, linked, root, label, progress)
     finally:
@@ -220,37 +313,100 @@ def materialize(backend: Backend, entries: Sequence[dict[str, Any]], root: Path,
 
 
 def _copy_small(backend: Backend, entries: Sequence[dict[str, Any]], root: Path,
-                label: str, progress: Progress) -> None:
+                label: str, progress: Progress, fresh: bool = False) -> None:
     """Write out blobs held in the database; a target the digest cache shows as
-    written before and unchanged since is left alone (one ``stat``)."""
+    written before and unchanged since is left alone (one ``stat``).
+
+    The blobs are read :data:`COPY_CHUNK` at a time on this thread, checked and
+    written by :data:`COPY_WORKERS` threads; a few chunks are in flight at most.
+    """
     blobs, cache = backend.blobs, backend.digests
-    targets = [os.path.abspath(_inside(root, e["path"])) for e in entries]
-    known = cache.lookup(targets)
-    for entry, target in zip(entries, targets, strict=True):
-        digest = entry["digest"]
-        remembered = known.get(target)
-        if remembered is not None:
-            try:
-                if matches(remembered, os.stat(target)) == digest:
+    targets = _targets(root, entries)
+    todo: list[tuple[dict[str, Any], str]] = []
+    if fresh:
+        todo = list(zip(entries, targets, strict=True))
+    else:
+        known = cache.lookup(targets)
+        for entry, target in zip(entries, targets, strict=True):
+            row = known.get(target)
+            if row is not None and row[6] == entry["digest"]:
+                try:
+                    st = os.stat(target)
+                except FileNotFoundError:
+                    st = None
+                if st is not None and row[1:6] == (st.st_size, st.st_mtime_ns, st.st_ctime_ns,
+                                                   st.st_ino, st.st_dev):
                     if progress is not None:
                         progress(int(entry["size"]))
                     continue
-            except FileNotFoundError:
-                pass
-        try:
-            data = blobs.read_small(digest)
-        except ArtifactError:
-            raise ArtifactError(
-                f"{label}: file {entry['path']!r} is corrupt: its stored content (in "
-                f"{blobs.small.path}) does not hash to {digest[:12]}...; the store was "
-                "changed after it was logged") from None
-        if data is None:  # deleted since in_database() looked
-            raise ArtifactError(f"{label}: file {entry['path']!r} is missing from the blob "
-                                f"store ({blobs.root}); the store was damaged or pruned")
-        write_copy(target, data)
-        cache.put(target, os.stat(target), digest)
+            todo.append((entry, target))
+    if not todo:
+        return
+    for folder in sorted({os.path.dirname(target) for _, target in todo}):
+        os.makedirs(folder, exist_ok=True)
+
+    def write(chunk: list[tuple[dict[str, Any], str]],
+              rows: dict[str, bytes]) -> list[tuple[str, os.stat_result, str]]:
+        out = []
+        sha256 = hashlib.sha256
+        for entry, target in chunk:
+            digest = entry["digest"]
+            data = rows.get(digest)
+            if data is None:  # deleted since in_database() looked
+                raise ArtifactError(f"{label}: file {entry['path']!r} is missing from the "
+                                    f"blob store ({blobs.root}); the store was damaged or "
+                                    "pruned")
+            if sha256(data).hexdigest() != digest:
+                raise ArtifactError(
+                    f"{label}: file {entry['path']!r} is corrupt: its stored content (in "
+                    f"{blobs.small.path}) does not hash to {digest[:12]}...; the store was "
+                    "changed after it was logged")
+            out.append((target, write_copy(target, data), digest))
+        return out
+
+    def finish(future: Future[list[tuple[str, os.stat_result, str]]]) -> None:
+        written = future.result()
+        cache.put_many(written)
         if progress is not None:
-            progress(len(data))
+            for _, st, _digest in written:
+                progress(st.st_size)
+
+    if len(todo) <= COPY_INLINE:  # a few files: threads would cost more than they save
+        cache.put_many(write(todo, blobs.read_small_many([e["digest"] for e, _ in todo])))
+        if progress is not None:
+            progress(sum(int(e["size"]) for e, _ in todo))
+        return
+    inflight: deque[Future[list[tuple[str, os.stat_result, str]]]] = deque()
+    with ThreadPoolExecutor(max_workers=COPY_WORKERS,
+                            thread_name_prefix="labtrack-artifact") as pool:
+        try:
+            for chunk in _chunks(todo):
+                rows = blobs.read_small_many([entry["digest"] for entry, _ in chunk])
+                inflight.append(pool.submit(write, chunk, rows))
+                while len(inflight) > 2 * COPY_WORKERS:
+                    finish(inflight.popleft())
+            while inflight:
+                finish(inflight.popleft())
+        except BaseException:
+            for future in inflight:
+                future.cancel()
+            raise
+
+
+def _chunks(todo: list[tuple[dict[str, Any], str]]
+            ) -> Iterator[list[tuple[dict[str, Any], str]]]:
+    """``todo`` in pieces of at most :data:`COPY_CHUNK` entries and about
+    :data:`COPY_CHUNK_BYTES` bytes."""
+    chunk: list[tuple[dict[str, Any], str]] = []
+    size = 0
+    for item in todo:
+        chunk.append(item)
+        size += int(item[0]["size"])
+        if len(chunk) >= COPY_CHUNK or size >= COPY_CHUNK_BYTES:
+            yield chunk
+            chunk, size = [], 0
+    if chunk:
+        yield chunk
 
 
 def _link_files(backend: Backend, entries: Sequence[dict[str, Any]], root: Path,

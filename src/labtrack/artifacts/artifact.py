@@ -28,22 +28,30 @@ from .._jsonsafe import to_jsonable
 from ..errors import ArtifactError, UsageError
 from . import _names
 from ._backend import Backend, progress
+from ._nogc import no_gc
 
 
 class ArtifactEntry:
     """One file of an artifact: ``path`` inside it, ``digest``, ``size``, ``ref`` (uri)."""
 
+    __slots__ = ("_artifact", "_data", "digest", "local_path", "path", "ref")
+
     def __init__(self, artifact: Artifact, data: dict[str, Any]) -> None:
         self._artifact = artifact
+        self._data = data
         self.path: str = data["path"]
         self.digest: str | None = data.get("digest")
-        self.size: int | None = data.get("size")
         self.ref: str | None = data.get("ref")
         self.local_path: str | None = data.get("local")
 
     @property
     def name(self) -> str:
         return self.path
+
+    @property
+    def size(self) -> int | None:
+        """Bytes (of a file added by ``add_dir`` and not logged yet: its size now)."""
+        return _entry_size(self._data)
 
     def ref_target(self) -> str | None:
         """The uri of a reference entry (None for stored files)."""
@@ -157,7 +165,7 @@ class Artifact:
     def size(self) -> int:
         if self._info:
             return int(self._info["size"])
-        return sum(int(e.get("size") or 0) for e in self._pending.values())
+        return sum(_entry_size(e) or 0 for e in self._pending.values())
 
     @property
     def file_count(self) -> int:
@@ -243,8 +251,14 @@ class Artifact:
                 merge: bool = False) -> list[ArtifactEntry]:
         """Add every file under a directory, under ``name/`` (default: at the root).
 
+        The folders are listed now; the files are stat'ed and read when the artifact
+        is logged (a symbolic link to a file counts as that file; links to folders
+        are not followed).
+
         Raises:
-            ArtifactError: the directory does not exist or cannot be listed.
+            ArtifactError: the directory does not exist or cannot be listed, or holds
+                something other than regular files and folders (a pipe, socket, device
+                or broken link).
         """
         self._mutable()
         root = os.fspath(local_path)
@@ -252,28 +266,14 @@ class Artifact:
             raise ArtifactError(f"add_dir: {root} is not a directory")
         prefix = _names.check_entry_path(name) + "/" if name else ""
         added = []
-
-        def onerror(err: OSError) -> None:
-            raise ArtifactError(f"add_dir: cannot list {err.filename}: {err.strerror}")
-
-        for dirpath, dirnames, filenames in os.walk(root, onerror=onerror):
-            dirnames.sort()
-            rel_dir = os.path.relpath(dirpath, root)
-            for filename in sorted(filenames):
-                full = os.path.join(dirpath, filename)
-                rel = filename if rel_dir == "." else f"{rel_dir}/{filename}"
-                try:
-                    st = os.stat(full)
-                except OSError as err:
-                    raise ArtifactError(f"add_dir: cannot access {full}: {err.strerror}") \
-                        from None
-                if not stat.S_ISREG(st.st_mode):
-                    raise ArtifactError(f"add_dir: {full} is not a regular file (a pipe, "
-                                        "socket or device); remove it or add files one by one")
-                size = st.st_size
-                entry_path = _names.check_entry_path(prefix + rel.replace(os.sep, "/"))
-                entry: dict[str, Any] = {"path": entry_path, "local": full, "size": size}
-                self._pending[entry_path] = entry
+        pending = self._pending
+        with no_gc():
+            for rel, full in _files_under(os.path.abspath(root)):
+                entry_path = prefix + rel
+                if "\\" in entry_path:  # check_entry_path reads a backslash as a separator
+                    entry_path = _names.check_entry_path(entry_path)
+                entry: dict[str, Any] = {"path": entry_path, "local": full, "size": None}
+                pending[entry_path] = entry
                 added.append(ArtifactEntry(self, entry))
         return added
 
@@ -342,6 +342,8 @@ class Artifact:
     @property
     def manifest(self) -> list[dict[str, Any]]:
         """The entries as dicts: ``{"path", "digest", "size", "ref"}``."""
+        if self._info is None:
+            return [dict(e, size=_entry_size(e)) for e in self._manifest()]
         return [dict(e) for e in self._manifest()]
 
     def get_entry(self, name: str) -> ArtifactEntry:
@@ -506,20 +508,21 @@ class Artifact:
             entries = [dict(e) for e in self._manifest()]
         else:
             entries = self._stage(backend)
-        digest = manifest_digest(entries)
-        for attempt in range(2):
-            try:
-                info = backend.index.commit(
-                    project, self._name, self._type, entries, digest,
-                    description=self.description, metadata=self._metadata,
-                    aliases=wanted, run_id=run_id)
-                break
-            except MissingBlobsError:
-                if attempt or self._info is not None:
-                    raise
-                local = [(e["path"], self._pending[e["path"]]["local"]) for e in entries
-                         if not e.get("ref")]
-                store_files(backend, local)
+        with no_gc():  # the manifest rows: thousands of small objects, briefly
+            digest = manifest_digest(entries)
+            for attempt in range(2):
+                try:
+                    info = backend.index.commit(
+                        project, self._name, self._type, entries, digest,
+                        description=self.description, metadata=self._metadata,
+                        aliases=wanted, run_id=run_id)
+                    break
+                except MissingBlobsError:
+                    if attempt or self._info is not None:
+                        raise
+                    local = [(e["path"], self._pending[e["path"]]["local"]) for e in entries
+                             if not e.get("ref")]
+                    store_files(backend, local)
         self._bind(backend, info)
         self._committed = {"project": project, "name": self._name, "type": self._type,
                            "digest": digest, "entries": entries,
@@ -529,22 +532,78 @@ class Artifact:
 
     def _stage(self, backend: Backend) -> list[dict[str, Any]]:
         """Store the pending local files; returns the manifest entries."""
-        from ._transfer import store_files
+        from ._transfer import stat_files, store_files
 
-        local = [(p, e["local"]) for p, e in sorted(self._pending.items()) if e.get("local")]
-        total = sum(int(self._pending[p].get("size") or 0) for p, _ in local)
+        with no_gc():
+            pending = sorted(self._pending.items())
+            local = [(p, e["local"]) for p, e in pending if e.get("local")]
+            stats = stat_files(local)  # once, now: the files are logged as they are now
+        total = sum(key[0] for key in stats if key is not None)
         with progress(total, f"logging {self._name}") as advance:
-            stored = store_files(backend, local, advance,
-                                 sizes=[int(self._pending[p].get("size") or 0) for p, _ in local])
-        entries = []
-        for path, e in sorted(self._pending.items()):
-            if e.get("local"):
-                digest, size = stored[path]
-                entries.append({"path": path, "digest": digest, "size": size, "ref": None})
+            stored = store_files(backend, local, advance, stats=stats)
+        with no_gc():
+            return [{"path": path, "digest": stored[path][0], "size": stored[path][1],
+                     "ref": None} if e.get("local") else
+                    {"path": path, "digest": e.get("digest"), "size": int(e["size"]),
+                     "ref": e["ref"]} for path, e in pending]
+
+
+def _entry_size(entry: dict[str, Any]) -> int | None:
+    """An entry's size; a file added by ``add_dir`` (not stat'ed then) is stat'ed now."""
+    size = entry.get("size")
+    if size is None and entry.get("local"):
+        try:
+            return os.stat(entry["local"]).st_size
+        except OSError:
+            return None
+    return size
+
+
+def _files_under(root: str) -> Iterator[tuple[str, str]]:
+    """``(relative path with '/', full path)`` of every file under ``root``, in
+    ``os.walk`` order (top-down, names sorted), listed with ``scandir``: a regular
+    file costs no ``stat`` (its directory entry says what it is).
+
+    Raises:
+        ArtifactError: a folder cannot be listed, or an entry is neither a regular
+            file nor a folder (nor a link to one).
+    """
+    stack = [(root if root.endswith(os.sep) else root + os.sep, "")]
+    while stack:
+        folder, rel = stack.pop()
+        try:
+            with os.scandir(folder) as listing:
+                found = sorted(listing, key=_by_name)
+        except OSError as err:
+            raise ArtifactError(f"add_dir: cannot list {err.filename or folder}: "
+                                f"{err.strerror}") from None
+        folders = []
+        for item in found:
+            name = item.name
+            try:
+                is_file = item.is_file()  # follows links: a link to a file is that file
+                is_dir = not is_file and item.is_dir()
+            except OSError:
+                is_file = is_dir = False
+            if is_file:
+                yield rel + name, folder + name
+            elif is_dir:
+                if not item.is_symlink():  # as os.walk: links to folders are not followed
+                    folders.append((folder + name + os.sep, rel + name + "/"))
             else:
-                entries.append({"path": path, "digest": e.get("digest"),
-                                "size": int(e["size"]), "ref": e["ref"]})
-        return entries
+                full = folder + name
+                try:
+                    os.stat(full)
+                except OSError as err:
+                    raise ArtifactError(f"add_dir: cannot access {full}: {err.strerror}") \
+                        from None
+                raise ArtifactError(f"add_dir: {full} is not a regular file (a pipe, "
+                                    "socket or device); remove it or add files one by one")
+        stack.extend(reversed(folders))
+
+
+def _by_name(item: os.DirEntry[str]) -> str:
+    return item.name
 
 
 def _default_dir() -> Path:

@@ -33,6 +33,7 @@ from .tables import artifact_versions as vers_t
 
 _HEX64 = re.compile(r"[0-9a-f]{64}")
 _BATCH = 500
+_FILE_COLUMNS = ("version_id", "path", "digest", "size", "ref")
 
 VERSION_COLUMNS = [
     vers_t.c.id, coll_t.c.project, coll_t.c.name, coll_t.c.type, vers_t.c.version,
@@ -59,6 +60,28 @@ def _new_id(result: Any) -> int:
     key = result.inserted_primary_key
     assert key is not None
     return int(key[0])
+
+
+def _insert_files(conn: Connection, vid: int, entries: Sequence[dict[str, Any]]) -> None:
+    """Insert a version's manifest rows, 5,000 per ``executemany``.
+
+    The INSERT is compiled once for the connection's dialect and run with plain
+    parameter rows (``exec_driver_sql``), not through ``conn.execute(insert(...),
+    rows)``, whose per-row parameter processing cost about as much as SQLite's
+    inserts (10,000 rows: 0.07-0.13 s against 0.04-0.065 s, see bench/ARTIFACTS.md).
+    """
+    compiled = insert(files_t).compile(dialect=conn.dialect)
+    values = [(vid, e["path"], e.get("digest"), int(e["size"]), e.get("ref")) for e in entries]
+    rows: list[Any]
+    if not compiled.positional:  # named parameters (PostgreSQL)
+        rows = [dict(zip(_FILE_COLUMNS, v, strict=True)) for v in values]
+    else:
+        pick = [_FILE_COLUMNS.index(k) for k in compiled.positiontup or ()]
+        rows = values if pick == list(range(len(_FILE_COLUMNS))) else \
+            [tuple(v[i] for i in pick) for v in values]
+    sql = str(compiled)
+    for batch in _chunks(rows, 5000):
+        conn.exec_driver_sql(sql, list(batch))
 
 
 class ArtifactIndex:
@@ -128,8 +151,8 @@ class ArtifactIndex:
             vid = int(existing)
         else:
             if self.blobs is not None:
-                missing = sorted(self.blobs.missing(sorted({e["digest"] for e in entries
-                                                            if not e.get("ref")})))
+                missing = sorted(self.blobs.missing(list({e["digest"] for e in entries
+                                                          if not e.get("ref")})))
                 if missing:
                     raise MissingBlobsError(missing)
             number = conn.execute(select(func.max(vers_t.c.version)).where(
@@ -144,10 +167,7 @@ class ArtifactIndex:
                 file_count=len(entries), description=description, metadata=metadata or {},
                 state="committed", created_at=now, created_by=run_id,
             )))
-            rows = [{"version_id": vid, "path": e["path"], "digest": e.get("digest"),
-                     "size": int(e["size"]), "ref": e.get("ref")} for e in entries]
-            for batch in _chunks(rows, 5000):
-                conn.execute(insert(files_t), list(batch))
+            _insert_files(conn, vid, entries)
         for alias in ["latest", *aliases]:
             self._move_alias(conn, cid, alias, vid)
         if run_id:
@@ -335,7 +355,7 @@ class ArtifactIndex:
             rows = conn.execute(select(files_t.c.path, files_t.c.digest, files_t.c.size,
                                        files_t.c.ref).where(files_t.c.version_id == version_id)
                                 .order_by(files_t.c.path)).all()
-        return [dict(r._mapping) for r in rows]
+        return [{"path": p, "digest": d, "size": s, "ref": r} for p, d, s, r in rows]
 
     def collections(self, project: str | None = None,
                     type: str | None = None) -> list[dict[str, Any]]:

@@ -4,10 +4,10 @@ Creating a file per blob costs more than its bytes when blobs are small (open,
 write, rename and a directory entry per 10 KiB file); rows in one database cost
 a B-tree insert each (SQLite's "Internal Versus External BLOBs" measures the
 same). Writes come in batches (:class:`SmallBlobBatch`): rows are queued in
-memory and inserted in one transaction per :data:`FLUSH_BYTES`, so a batch of
-thousands of blobs costs a few commits, and the write lock is held only while
-those rows are written (not while the source files are read), so concurrent
-writers interleave.
+memory and inserted in one transaction per :data:`FLUSH_BYTES` (100 rows per
+INSERT statement), so a batch of thousands of blobs costs a few commits, and the
+write lock is held only while those rows are written (not while the source files
+are read), so concurrent writers interleave.
 
 Journal: a rollback journal (``TRUNCATE``), not WAL. New rows land in pages
 appended to the file, which a rollback journal does not copy, so each byte is
@@ -25,6 +25,7 @@ against the digest (see :class:`~labtrack.blobs.local.LocalBlobStore`).
 from __future__ import annotations
 
 import contextlib
+import itertools
 import os
 import sqlite3
 import threading
@@ -43,6 +44,11 @@ BUSY_TIMEOUT_S = 60.0
 READ_CACHE_KIB = 2000  # SQLite's default page cache, per connection (one per thread)
 _SCHEMA = "CREATE TABLE IF NOT EXISTS blobs (digest BLOB PRIMARY KEY, data BLOB NOT NULL)"
 _QUERY_BATCH = 500
+# rows per INSERT statement: the module's executemany takes the GIL back for every row,
+# contending with the thread that reads the next files; one statement of 100 rows
+# releases it for all 100 (200 parameters: under every SQLite's variable limit)
+_ROWS_PER_INSERT = 100
+_INSERT = "INSERT OR IGNORE INTO blobs (digest, data) VALUES "
 
 
 class SmallBlobDB:
@@ -111,18 +117,38 @@ class SmallBlobDB:
             raise StoreError(f"cannot read {self.path}: {err}") from err
         return None if row is None else row[0]
 
+    def get_many(self, digests: Sequence[str]) -> dict[str, bytes]:
+        """``{digest: bytes}`` of those of ``digests`` stored here (not verified; one
+        query per 500)."""
+        found: dict[str, bytes] = {}
+        conn = self._conn(create=False)
+        if conn is None or not digests:
+            return found
+        wanted = list(dict.fromkeys(digests))
+        try:
+            for start in range(0, len(wanted), _QUERY_BATCH):
+                batch = [bytes.fromhex(d) for d in wanted[start:start + _QUERY_BATCH]]
+                marks = ",".join("?" * len(batch))
+                for key, data in conn.execute(
+                        f"SELECT digest, data FROM blobs WHERE digest IN ({marks})", batch):
+                    found[key.hex()] = bytes(data)
+        except sqlite3.Error as err:
+            raise StoreError(f"cannot read {self.path}: {err}") from err
+        return found
+
     def present(self, digests: Sequence[str]) -> set[str]:
         """Which of ``digests`` are stored here (one query per 500)."""
         found: set[str] = set()
         conn = self._conn(create=False)
         if conn is None or not digests:
             return found
-        wanted = sorted(set(digests))
+        asked = set(digests)
         try:
             rows = conn.execute("SELECT max(rowid) FROM blobs").fetchone()[0] or 0
-            if rows <= 4 * len(wanted):  # asked about much of the table: scan its key index
-                every = (bytes(r[0]).hex() for r in conn.execute("SELECT digest FROM blobs"))
-                return set(every).intersection(wanted)
+            if rows <= 4 * len(asked):  # asked about much of the table: scan its key index
+                return asked.intersection(
+                    [r[0].hex() for r in conn.execute("SELECT digest FROM blobs")])
+            wanted = sorted(asked)
             for start in range(0, len(wanted), _QUERY_BATCH):
                 batch = [bytes.fromhex(d) for d in wanted[start:start + _QUERY_BATCH]]
                 marks = ",".join("?" * len(batch))
@@ -141,10 +167,16 @@ class SmallBlobDB:
             # room for the whole chunk: a spill to the file mid-transaction would take the
             # exclusive lock (readers wait) for the rest of it; shrunk again after
             conn.execute(f"PRAGMA cache_size=-{(FLUSH_BYTES >> 10) + 4096}")
+            keyed = [(bytes.fromhex(d), data) for d, data in rows]
+            whole = len(keyed) - len(keyed) % _ROWS_PER_INSERT
             conn.execute("BEGIN IMMEDIATE")
             try:
-                conn.executemany("INSERT OR IGNORE INTO blobs (digest, data) VALUES (?, ?)",
-                                 ((bytes.fromhex(d), data) for d, data in rows))
+                if whole:
+                    many = _INSERT + ",".join(["(?, ?)"] * _ROWS_PER_INSERT)
+                    for start in range(0, whole, _ROWS_PER_INSERT):
+                        conn.execute(many, list(itertools.chain.from_iterable(
+                            keyed[start:start + _ROWS_PER_INSERT])))
+                conn.executemany(_INSERT + "(?, ?)", keyed[whole:])
                 conn.execute("COMMIT")
             except BaseException:
                 with contextlib.suppress(sqlite3.Error):

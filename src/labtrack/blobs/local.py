@@ -9,7 +9,10 @@ Blobs of at most :data:`SMALL_MAX` bytes stored through a :meth:`LocalBlobStore.
 10 KiB blob costs more than its bytes. Single blobs (media, run files) stay files.
 Every read looks in the database first, then for a file, so stores written before
 the database existed keep working; bytes read from the database are checked
-against their digest (:class:`~labtrack.errors.ArtifactError` when they differ).
+against their digest (:class:`~labtrack.errors.ArtifactError` when they differ;
+:meth:`LocalBlobStore.read_small_many` leaves that check to its caller, who hashes
+on threads). Many small files the caller has just stat'ed are stored with four
+system calls each (:meth:`LocalBlobStore.put_small_files`).
 
 Files are streamed through a reused buffer, so memory stays flat whatever their
 size. Blobs written by :meth:`LocalBlobStore.put_path` are made read-only: they
@@ -50,6 +53,34 @@ def _valid(digest: str) -> bool:
     return isinstance(digest, str) and _HEX.fullmatch(digest) is not None
 
 
+def _check_all(digests: Sequence[str]) -> None:
+    """Raise ValueError unless every item is a sha256 hex digest (checked all at once:
+    lower-case hex that ``bytes.fromhex`` reads to 32 bytes per digest)."""
+    try:
+        joined = "".join(digests)
+        if all(len(d) == 64 for d in digests) and joined == joined.lower() and \
+                len(bytes.fromhex(joined)) == 32 * len(digests):
+            return
+    except (TypeError, ValueError):
+        pass
+    for digest in digests:
+        if not _valid(digest):
+            raise ValueError(f"not a sha256 hex digest: {digest!r}")
+
+
+_OPEN_FLAGS = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0)  # a FIFO must not hang a reader
+StatKey = tuple[int, int, int, int, int]
+
+
+def stat_key(st: os.stat_result) -> StatKey:
+    """``(size, mtime_ns, ctime_ns, inode, device)``: what shows a file unchanged.
+
+    A plain tuple of ints: the garbage collector stops tracking it, unlike a kept
+    ``os.stat_result`` (ten thousand of those make a full collection more likely).
+    """
+    return (st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino, st.st_dev)
+
+
 class LocalBlobStore:
     """A content-addressed directory of blobs."""
 
@@ -79,11 +110,11 @@ class LocalBlobStore:
 
     def missing(self, digests: Sequence[str]) -> list[str]:
         """Which of ``digests`` are not stored (one database query per 500)."""
-        for digest in digests:
-            if not _valid(digest):
-                raise ValueError(f"not a sha256 hex digest: {digest!r}")
+        _check_all(digests)
         here = self.small.present(digests)
-        return [d for d in digests if d not in here and not os.path.exists(self.path_str(d))]
+        prefix = self._prefix
+        return [d for d in digests
+                if d not in here and not os.path.exists(f"{prefix}{d[:2]}/{d[2:]}")]
 
     def in_database(self, digests: Sequence[str]) -> set[str]:
         """Which of ``digests`` are stored in the small-blob database."""
@@ -103,6 +134,15 @@ class LocalBlobStore:
             return os.stat(target).st_size
         except FileNotFoundError:
             raise NotFoundError(f"blob {digest} is missing from {self.root}") from None
+
+    def read_small_many(self, digests: Sequence[str]) -> dict[str, bytes]:
+        """The bytes of many database blobs, ``{digest: bytes}`` (one query per 500).
+
+        Not checked here: the caller hashes each (on its own threads) and reports a
+        mismatch as corruption; digests not in the database are left out.
+        """
+        _check_all(digests)
+        return self.small.get_many(digests)
 
     def read_small(self, digest: str) -> bytes | None:
         """A blob's bytes from the database, checked against its digest (None if not there).
@@ -235,7 +275,7 @@ class LocalBlobStore:
         label = name or str(path)
         try:
             # O_NONBLOCK: a FIFO must not hang us; it is refused below as not a regular file
-            fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
+            fd = os.open(path, _OPEN_FLAGS)
         except FileNotFoundError:
             raise ArtifactError(f"{label}: file {path} does not exist (any more)") from None
         except PermissionError:
@@ -262,6 +302,54 @@ class LocalBlobStore:
             return digest, total, before
         finally:
             os.close(fd)
+
+    def put_small_files(self, files: Sequence[tuple[str, str, StatKey]],
+                        batch: SmallBlobBatch) -> list[tuple[str, int, StatKey]]:
+        """Store many small files the caller has just stat'ed: ``[(name, path, stat key)]``.
+
+        For each, one ``open``, one ``read``, one ``fstat`` and one ``close``: the
+        caller's :func:`stat_key` stands for the "before" of :meth:`put_path`'s change
+        check (the open file's key after reading must equal it). A file that differs
+        from it in any way (changed since, replaced, grown, not a regular file any
+        more, unreadable) goes through :meth:`put_path` instead, which reads it again
+        with its own before/after check and names any problem. Returns
+        ``[(digest, size, stat key)]`` in order; the key is the one the content matches.
+
+        Args:
+            files: regular files of at most :data:`SMALL_MAX` bytes, by their stat key.
+            batch: the :meth:`batch` that takes the blobs.
+        Raises:
+            ArtifactError: as :meth:`put_path`.
+        """
+        out: list[tuple[str, int, StatKey]] = []
+        append, add = out.append, batch.add
+        sha256, read, fstat, close, open_ = hashlib.sha256, os.read, os.fstat, os.close, os.open
+        for name, path, key in files:
+            size = key[0]
+            data = None
+            try:
+                fd = open_(path, _OPEN_FLAGS)
+            except OSError:
+                pass  # put_path below says what is wrong
+            else:
+                try:
+                    data = read(fd, size + 1)  # one byte more: a file that grew is seen
+                    after = fstat(fd)
+                    if len(data) != size or (after.st_size, after.st_mtime_ns, after.st_ctime_ns,
+                                             after.st_ino, after.st_dev) != key:
+                        data = None
+                except OSError:
+                    data = None
+                finally:
+                    close(fd)
+            if data is None:  # changed since the caller's stat, or trouble: the careful way
+                digest, size, before = self.put_path(path, name=name, batch=batch)
+                append((digest, size, stat_key(before)))
+                continue
+            digest = sha256(data).hexdigest()
+            add(digest, data)
+            append((digest, size, key))
+        return out
 
     def _stream(self, fd: int, path: str | Path, before: os.stat_result, label: str,
                 progress: Callable[[int], None] | None) -> tuple[str, int]:
@@ -435,11 +523,12 @@ def copy_hashing(stream: BinaryIO, out: BinaryIO) -> tuple[str, int]:
     return hasher.hexdigest(), size
 
 
-def write_copy(dest: str | Path, data: bytes, mode: int = 0o444) -> None:
+def write_copy(dest: str | Path, data: bytes, mode: int = 0o444) -> os.stat_result:
     """Write ``data`` to ``dest`` (read-only, like a linked blob), replacing what is there.
 
     A new file is written in place (a partial one left by a kill is never vouched
-    for by the digest cache); an existing one is replaced by rename.
+    for by the digest cache); an existing one is replaced by rename. Returns the
+    written file's stat.
     """
     dest = os.fspath(dest)
     try:
@@ -457,9 +546,12 @@ def write_copy(dest: str | Path, data: bytes, mode: int = 0o444) -> None:
             if os.path.exists(tmp):
                 os.unlink(tmp)
             raise
-        return
+        return os.stat(dest)  # a rename may change the ctime
     try:
-        _write_all(fd, memoryview(data))
+        written = os.write(fd, data)  # nearly always all of it
+        if written < len(data):
+            _write_all(fd, memoryview(data)[written:])
+        return os.fstat(fd)
     finally:
         os.close(fd)
 
