@@ -128,6 +128,11 @@ def floor(kind: str, source: str, work: str) -> dict[str, Any]:
 def run_child(kind: str, source: Path, store: Path, work: Path) -> dict[str, Any]:
     env = {**os.environ, "LABTRACK_DISABLE_STATS": "1", "LABTRACK_DISABLE_ENV": "1",
            "LABTRACK_DISABLE_GIT": "1", "LABTRACK_SILENT": "1"}
+    # the store exists already, as on any machine that has used labtrack before (as in
+    # bench/peers.py): creating it (schema, migrations) is a one-time cost, not the log's
+    subprocess.run([sys.executable, "-c", "import labtrack, sys; "
+                    "labtrack.init(project='setup', dir=sys.argv[1]).finish()", str(store)],
+                   env=env, check=True)
     result: dict[str, Any] = {}
     for mode in ("--floor", "--child"):
         out = subprocess.run([sys.executable, __file__, mode, kind, str(source), str(store),
