@@ -13,9 +13,9 @@ read + sha256 + write + rename: the floor the file system allows at that moment,
 reported next to labtrack's time (on a shared machine both move with other load).
 Phases per scenario: log (add_dir/add_file + log_artifact), re-log of the same
 content from a new Artifact, first download into a new folder (every blob
-verified, then hard-linked; files of at most 64 KiB, kept in the blob store's
+verified, then hard-linked; files of at most 256 KiB, kept in the blob store's
 SQLite file, are written out as copies), download of that cached version again.
-``--small-size 65536`` and ``65537`` put the same number of files just below and
+``--small-size 262144`` and ``262145`` put the same number of files just below and
 above that threshold (database versus one file per blob).
 If the disk lacks room for the big file twice (source + blob), it is scaled down
 and the output says so.

@@ -4,7 +4,7 @@ Upload: every local file is stat'ed once when the artifact is logged
 (:func:`stat_files`; ``add_dir`` itself only lists folders). A file whose
 ``(size, mtime, ctime, inode, device)`` the digest cache knows, and whose blob
 exists, is not read at all. The others are read once, hashed and written into the
-blob store in the same pass: files up to 64 KiB into its database (one ``open``,
+blob store in the same pass: files up to 256 KiB into its database (one ``open``,
 ``read``, ``fstat``, ``close`` each, the log-time stat standing for the "before" of
 the change check, see :meth:`LocalBlobStore.put_small_files`), in one batch of a
 few transactions; bigger ones as files (:meth:`LocalBlobStore.put_path`), on a few

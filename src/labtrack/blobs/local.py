@@ -42,7 +42,7 @@ from ._smalldb import SmallBlobBatch, SmallBlobDB
 
 CHUNK = 1 << 20
 STREAM_CHUNK = 4 << 20  # put_path/hash_file read size; larger blocks hash faster
-SMALL_MAX = 64 << 10  # batched blobs up to this size go into the database (bench/ARTIFACTS.md)
+SMALL_MAX = 256 << 10  # batched blobs up to this size go into the database (bench/ARTIFACTS.md)
 _counter = itertools.count()
 
 
