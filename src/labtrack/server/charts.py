@@ -18,6 +18,10 @@ import fnmatch
 from collections.abc import Sequence
 from typing import Any
 
+# at server start, not in the first chart request: the store's chunk codec imports
+# numpy lazily (run writers avoid it), so the server imports it here
+import numpy as np
+
 from .cache import ChartCache
 
 X_MODES = ("default", "step", "wall", "relative", "metric")
@@ -154,8 +158,6 @@ class ChartBuilder:
 
 def _by_step(points: Any) -> Any:
     """Points ordered by step (stable), so a line never jumps back across the chart."""
-    import numpy as np
-
     steps = points.steps
     if len(steps) < 2 or bool(np.all(steps[1:] >= steps[:-1])):
         return points
