@@ -174,51 +174,83 @@ def test_collect_in_a_background_thread(repo: Path) -> None:
     assert results and results[0][0]["git"]["available"] is True
 
 
+def _dist(site: Path, name: str, version: str) -> None:
+    """A minimal installed distribution, as pip leaves one in site-packages."""
+    info = site / f"{name}-{version}.dist-info"
+    info.mkdir(parents=True)
+    (info / "METADATA").write_text(f"Metadata-Version: 2.1\nName: {name}\nVersion: {version}\n")
+
+
 def test_package_scan_is_kept_for_later_processes(tmp_path: Path,
                                                   monkeypatch: pytest.MonkeyPatch) -> None:
     cache = tmp_path / "cache"
     monkeypatch.setattr(environment, "_packages_cache", None)
     first = capture_packages(cache)
     saved = json.loads((cache / "packages.json").read_text())
-    assert saved["value"] == first
+    assert saved["value"]["packages"] == first
 
     # a later process (no in-process memo) reads the file instead of scanning
-    def no_scan() -> dict[str, str]:
+    def no_scan() -> None:
         raise AssertionError("scanned although the cache was valid")
 
     monkeypatch.setattr(environment, "_packages_cache", None)
     monkeypatch.setattr(environment, "_scan_packages", no_scan)
     assert capture_packages(cache) == first
 
-    # installing a package changes a sys.path folder's mtime: the file no longer counts
-    site = tmp_path / "site"
-    site.mkdir()
+
+def test_installing_a_package_means_a_new_scan(tmp_path: Path,
+                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    cache, site = tmp_path / "cache", tmp_path / "site"
+    _dist(site, "oldpkg", "0.1")
     monkeypatch.setattr(sys, "path", [*sys.path, str(site)])
-    scanned: list[int] = []
-
-    def scan() -> dict[str, str]:
-        scanned.append(1)
-        return {"newpkg": "1.0"} if (site / "newpkg-1.0.dist-info").exists() else {}
-
-    monkeypatch.setattr(environment, "_scan_packages", scan)
     monkeypatch.setattr(environment, "_packages_cache", None)
-    assert capture_packages(cache) == {}  # a new key: scanned, saved under it
-    (site / "newpkg-1.0.dist-info").mkdir()
+    assert capture_packages(cache)["oldpkg"] == "0.1"
+    _dist(site, "newpkg", "1.0")
     os.utime(site, ns=(1, 1))  # a different mtime, whatever the clock's granularity
+    monkeypatch.setattr(environment, "_packages_cache", None)  # a later process
+    packages = capture_packages(cache)
+    assert packages["newpkg"] == "1.0" and packages["oldpkg"] == "0.1"
+    (site / "oldpkg-0.1.dist-info" / "METADATA").unlink()
+    (site / "oldpkg-0.1.dist-info").rmdir()
+    os.utime(site, ns=(2, 2))
+    assert "oldpkg" not in capture_packages(cache)  # the same process notices too
+
+
+def test_files_written_beside_the_script_keep_the_scan(tmp_path: Path,
+                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    # a script's folder (sys.path[0]) holds no distribution; a run writing checkpoints
+    # there changes its mtime, which says nothing about packages
+    cache, scripts = tmp_path / "cache", tmp_path / "project"
+    scripts.mkdir()
+    monkeypatch.setattr(sys, "path", [str(scripts), *sys.path])
     monkeypatch.setattr(environment, "_packages_cache", None)
-    assert capture_packages(cache) == {"newpkg": "1.0"}
-    assert len(scanned) == 2
+    first = capture_packages(cache)
+    (scripts / "checkpoint.pt").write_bytes(b"x")
+    os.utime(scripts, ns=(1, 1))
+
+    def no_scan() -> None:
+        raise AssertionError("scanned although no package changed")
+
+    monkeypatch.setattr(environment, "_scan_packages", no_scan)
+    monkeypatch.setattr(environment, "_packages_cache", None)
+    assert capture_packages(cache) == first
+    # another sys.path is another key
+    monkeypatch.setattr(sys, "path", [str(tmp_path), *sys.path])
+    monkeypatch.setattr(environment, "_packages_cache", None)
+    with pytest.raises(AssertionError, match="scanned"):
+        capture_packages(cache)
 
 
 @pytest.mark.parametrize("content", ["", "{not json", "[1, 2]", '{"key": 1, "value": {}}',
-                                     '{"key": null, "value": {"a": 1}}'])
+                                     '{"key": null, "value": {"a": 1}}',
+                                     '{"key": null, "value": {"state": 3, "packages": {}}}'])
 def test_damaged_package_cache_means_a_new_scan(tmp_path: Path, content: str,
                                                 monkeypatch: pytest.MonkeyPatch) -> None:
     (tmp_path / "packages.json").write_text(content)
     monkeypatch.setattr(environment, "_packages_cache", None)
     assert capture_packages(tmp_path)["pytest"] == pytest.__version__
-    assert json.loads((tmp_path / "packages.json").read_text())["value"]["pytest"] \
-        == pytest.__version__
+    assert json.loads((tmp_path / "packages.json").read_text())["value"]["packages"][
+        "pytest"] == pytest.__version__
 
 
 def test_unwritable_cache_folder_is_ignored(tmp_path: Path,

@@ -101,15 +101,24 @@ _packages_cache: tuple[Any, dict[str, str]] | None = None
 _machine_cache: tuple[Any, dict[str, Any]] | None = None
 
 
-def _sys_path_state() -> tuple[Any, ...]:
-    """sys.path with each entry's mtime: installing or removing a package changes it."""
-    state: list[tuple[str, int | None]] = []
+NO_DISTS = "-"  # in a saved state: a sys.path entry that held no distribution
+
+
+def _sys_path_state(holders: set[str] | frozenset[str]) -> list[list[Any]]:
+    """``[entry, mtime]`` for each ``sys.path`` entry that holds distributions
+    (``holders``: installing, upgrading or removing a package there changes its mtime),
+    ``[entry, NO_DISTS]`` for the others (a script's folder, the working directory: their
+    mtime moves with every file a run writes, which says nothing about packages)."""
+    state: list[list[Any]] = []
     for entry in sys.path:
+        if entry not in holders:
+            state.append([entry, NO_DISTS])
+            continue
         try:
-            state.append((entry, os.stat(entry or ".").st_mtime_ns))
+            state.append([entry, os.stat(entry or ".").st_mtime_ns])
         except OSError:
-            state.append((entry, None))
-    return tuple(state)
+            state.append([entry, None])
+    return state
 
 
 def _load_cached(cache_dir: str | Path | None, name: str, key: Any) -> Any:
@@ -153,43 +162,68 @@ def capture_packages(cache_dir: str | Path | None = None) -> dict[str, str]:
 
     When a name is installed twice, the one found first on ``sys.path`` (the
     one Python imports) wins. The scan (0.05-0.1 s) is kept until ``sys.path``
-    or the modification time of one of its folders changes (installing,
-    upgrading or removing a package changes its folder): for the process, and
-    in ``cache_dir/packages.json`` for later processes of the same interpreter
-    when ``cache_dir`` is given, so a short run does not pay for the scan.
+    changes or the modification time of one of its folders that holds distributions
+    changes (installing, upgrading or removing a package changes it): for the
+    process, and in ``cache_dir/packages.json`` for later processes of the same
+    interpreter when ``cache_dir`` is given, so a short run does not pay for the scan.
+    A folder that held no distribution at the scan is not watched: a distribution
+    put there later (``pip install --target``) is seen at the next change elsewhere.
     """
     global _packages_cache
-    state = _sys_path_state()
-    if _packages_cache is not None and _packages_cache[0] == state:
-        return dict(_packages_cache[1])
-    key = [sys.executable, [list(item) for item in state]]
-    packages = _load_cached(cache_dir, "packages.json", key)
-    if not isinstance(packages, dict) or not all(
-            isinstance(k, str) and isinstance(v, str) for k, v in packages.items()):
-        packages = _scan_packages()
-        _save_cached(cache_dir, "packages.json", key, packages)
+    if _packages_cache is not None:
+        state, packages = _packages_cache
+        if _still(state):
+            return dict(packages)
+    key = [sys.executable, list(sys.path)]
+    saved = _load_cached(cache_dir, "packages.json", key)
+    if isinstance(saved, dict) and isinstance(saved.get("state"), list) and \
+            _still(saved["state"]) and _is_package_map(saved.get("packages")):
+        state, packages = saved["state"], saved["packages"]
+    else:
+        packages, holders = _scan_packages()
+        state = _sys_path_state(holders)
+        _save_cached(cache_dir, "packages.json", key, {"state": state, "packages": packages})
     _packages_cache = (state, packages)
     return dict(packages)
+
+
+def _still(state: list[list[Any]]) -> bool:
+    """Whether a saved :func:`_sys_path_state` still describes ``sys.path``."""
+    try:
+        holders = {entry for entry, mtime in state if mtime != NO_DISTS}
+    except (TypeError, ValueError):
+        return False
+    return _sys_path_state(holders) == state
+
+
+def _is_package_map(value: Any) -> bool:
+    return isinstance(value, dict) and all(
+        isinstance(k, str) and isinstance(v, str) for k, v in value.items())
 
 
 _FIELD = re.compile(r"^(Name|Version):[ \t]*(.*?)[ \t]*$", re.M)
 
 
-def _scan_packages() -> dict[str, str]:
+def _scan_packages() -> tuple[dict[str, str], set[str]]:
+    """Every distribution on ``sys.path`` (first one of a name wins), and the entries
+    that hold at least one."""
     from importlib import metadata
 
     packages: dict[str, str] = {}
-    for dist in metadata.distributions():
-        try:
-            # only the header block: the email parser over the whole file is 15x slower
-            text = dist.read_text("METADATA") or dist.read_text("PKG-INFO") or ""
-        except Exception:  # a broken dist-info folder
-            continue
-        fields = dict(_FIELD.findall(text.split("\n\n", 1)[0]))
-        name, version = fields.get("Name"), fields.get("Version")
-        if name and version and name not in packages:
-            packages[name] = version
-    return dict(sorted(packages.items(), key=lambda item: item[0].lower()))
+    holders: set[str] = set()
+    for entry in list(sys.path):
+        for dist in metadata.distributions(path=[entry]):
+            holders.add(entry)
+            try:
+                # only the header block: the email parser over the whole file is 15x slower
+                text = dist.read_text("METADATA") or dist.read_text("PKG-INFO") or ""
+            except Exception:  # a broken dist-info folder
+                continue
+            fields = dict(_FIELD.findall(text.split("\n\n", 1)[0]))
+            name, version = fields.get("Name"), fields.get("Version")
+            if name and version and name not in packages:
+                packages[name] = version
+    return dict(sorted(packages.items(), key=lambda item: item[0].lower())), holders
 
 
 def _cpu_model() -> str | None:
