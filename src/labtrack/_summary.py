@@ -51,15 +51,6 @@ class Stats:
     backwards: bool = False
     extra: dict[str, Any] = field(default_factory=dict)
 
-    def merge(self, values: Any, last_step: int) -> None:
-        """Fold a numpy array of new values into the stats."""
-        import numpy as np
-
-        finite = values[np.isfinite(values)]
-        stats = (float(finite.min()), float(finite.max()), float(finite.sum()),
-                 len(finite)) if len(finite) else (None, None, 0.0, 0)
-        self.fold(values, last_step, stats)
-
     def fold(self, values: Any, last_step: int,
              stats: tuple[float | None, float | None, float, int]) -> None:
         """Fold new values (any sequence) into the stats, given the (min, max, sum,

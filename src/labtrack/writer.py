@@ -200,6 +200,8 @@ class Writer:
                 return
             import numpy as np
 
+            from .store.chunks import finite_stats_array
+
             parts: dict[str, list[tuple[Any, Any, Any, Any]]] = {}
             kinds: dict[str, str] = {}
             for keys, g_steps, g_times, values, positions, first in self._groups(
@@ -219,10 +221,11 @@ class Writer:
                     s = np.concatenate([p[1] for p in pieces])[order]
                     col = np.concatenate([p[2] for p in pieces])[order]
                     tt = np.concatenate([p[3] for p in pieces])[order]
-                self._cols.setdefault(key, []).append((s, col, tt, None))
+                stats = finite_stats_array(col)
+                self._cols.setdefault(key, []).append((s, col, tt, stats))
                 st = self._series_stats(key, kinds[key], int(s[0]),
                                         len(s) > 1 and bool((np.diff(s) < 0).any()))
-                st.merge(col, max(int(s[-1]), st.last_step))
+                st.fold(col, max(int(s[-1]), st.last_step), stats)
             self.summary_dirty = True
 
     def _ingest_plain(self, steps: tuple[int, ...], times: tuple[float, ...],
@@ -395,7 +398,7 @@ class Writer:
                     key, st.kind, np.concatenate([np.asarray(p[0], np.int64) for p in parts]),
                     np.concatenate([np.asarray(p[1], np.float64) for p in parts]),
                     np.concatenate([np.asarray(p[2], np.float64) for p in parts]),
-                    st.backwards)
+                    st.backwards, parts[0][3] if len(parts) == 1 else None)
             entries.append(entry)
             blobs.append(blob)
             points += entry["n"]

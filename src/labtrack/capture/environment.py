@@ -291,7 +291,7 @@ def capture_machine(cache_dir: str | Path | None = None) -> dict[str, Any]:
         if _machine_cache is not None and _machine_cache[0] == key:
             return dict(_machine_cache[1])
         cached = _load_cached(cache_dir, "machine.json", key)
-        if isinstance(cached, dict) and cached.get("hostname") == key[1]:
+        if isinstance(cached, dict):
             _machine_cache = (key, cached)
             return dict(cached)
     machine = _scan_machine(affinity)

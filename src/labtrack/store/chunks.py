@@ -167,15 +167,25 @@ def finite_stats(values: Sequence[float]) -> Stats:
     return min(finite), max(finite), total, len(finite)
 
 
-def series_entry_plain(key: str, kind: str, steps: Sequence[int], values: Sequence[float],
-                       times: Sequence[float], backwards: bool, memo: Memo | None = None,
-                       stats: Stats | None = None) -> tuple[dict[str, Any], bytes]:
-    """:func:`series_entry` on plain sequences (no numpy); ``stats``: the
-    :func:`finite_stats` of ``values`` if the caller has them."""
+def finite_stats_array(values: np.ndarray) -> Stats:
+    """:func:`finite_stats` of a numpy array."""
+    import numpy as np
+
+    finite = values[np.isfinite(values)]
+    if not len(finite):
+        return None, None, 0.0, 0
+    return float(finite.min()), float(finite.max()), float(finite.sum()), len(finite)
+
+
+def _entry(key: str, kind: str, steps: Any, values: Any, times: Any, backwards: bool,
+           stats: Stats) -> dict[str, Any]:
+    """A run log record's description of one chunk (count, steps, running-stat parts):
+    what ``Store.apply`` merges into the series stats. ``steps``, ``values``, ``times``:
+    plain sequences or numpy arrays (only their length, first and last items are read)."""
     from .._jsonsafe import float_out
 
-    lo, hi, total, finite = stats if stats is not None else finite_stats(values)
-    entry = {
+    lo, hi, total, finite = stats
+    return {
         "key": key, "n": len(steps), "kind": kind,
         "first_step": int(steps[0]), "last_step": int(steps[-1]),
         "min": None if lo is None else float_out(float(lo)),
@@ -184,27 +194,25 @@ def series_entry_plain(key: str, kind: str, steps: Sequence[int], values: Sequen
         "first": float_out(float(values[0])), "last": float_out(float(values[-1])),
         "last_time": float(times[-1]), "backwards": bool(backwards),
     }
+
+
+def series_entry_plain(key: str, kind: str, steps: Sequence[int], values: Sequence[float],
+                       times: Sequence[float], backwards: bool, memo: Memo | None = None,
+                       stats: Stats | None = None) -> tuple[dict[str, Any], bytes]:
+    """:func:`series_entry` on plain sequences (no numpy); ``stats``: the
+    :func:`finite_stats` of ``values`` if the caller has them."""
+    entry = _entry(key, kind, steps, values, times, backwards,
+                   stats if stats is not None else finite_stats(values))
     return entry, encode_plain(steps, values, times, memo)
 
 
 def series_entry(key: str, kind: str, steps: np.ndarray, values: np.ndarray,
-                 times: np.ndarray, backwards: bool) -> tuple[dict[str, Any], bytes]:
-    """A run log record's description of one chunk (count, steps, running-stat parts)
-    and the chunk's encoded bytes; what ``Store.apply`` merges into the series stats."""
-    import numpy as np
-
-    from .._jsonsafe import float_out
-
-    finite = values[np.isfinite(values)]
-    entry = {
-        "key": key, "n": len(steps), "kind": kind,
-        "first_step": int(steps[0]), "last_step": int(steps[-1]),
-        "min": float_out(float(finite.min())) if len(finite) else None,
-        "max": float_out(float(finite.max())) if len(finite) else None,
-        "sum": float_out(float(finite.sum())), "finite": len(finite),
-        "first": float_out(float(values[0])), "last": float_out(float(values[-1])),
-        "last_time": float(times[-1]), "backwards": bool(backwards),
-    }
+                 times: np.ndarray, backwards: bool,
+                 stats: Stats | None = None) -> tuple[dict[str, Any], bytes]:
+    """A run log record's description of one chunk and the chunk's encoded bytes;
+    ``stats``: the :func:`finite_stats_array` of ``values`` if the caller has them."""
+    entry = _entry(key, kind, steps, values, times, backwards,
+                   stats if stats is not None else finite_stats_array(values))
     return entry, encode(steps, values, times)
 
 
