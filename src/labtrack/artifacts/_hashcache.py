@@ -17,6 +17,8 @@ import threading
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
+from ..blobs.local import stat_key
+
 _SCHEMA = """CREATE TABLE IF NOT EXISTS digests (
     path TEXT PRIMARY KEY, size INTEGER, mtime_ns INTEGER, ctime_ns INTEGER,
     ino INTEGER, dev INTEGER, digest TEXT)"""
@@ -45,13 +47,9 @@ def _folder_range(paths: Sequence[str]) -> tuple[str, str] | None:
     return prefix, prefix[:-1] + chr(ord(prefix[-1]) + 1)  # everything starting with prefix
 
 
-def _key(st: os.stat_result) -> tuple[int, int, int, int, int]:
-    return (st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino, st.st_dev)
-
-
 def matches(known: CacheRow | None, st: os.stat_result) -> str | None:
     """The digest in a :meth:`DigestCache.lookup` row if the stat still matches."""
-    if known is None or known[1:6] != _key(st):
+    if known is None or known[1:6] != stat_key(st):
         return None
     return known[6]
 
@@ -96,7 +94,7 @@ class DigestCache:
                     "WHERE path = ?", (path,)).fetchone()
             except sqlite3.Error:
                 return None
-        if row is None or tuple(row[:5]) != _key(st):
+        if row is None or tuple(row[:5]) != stat_key(st):
             return None
         return str(row[5])
 
@@ -135,13 +133,11 @@ class DigestCache:
 
     def put(self, path: str, st: os.stat_result, digest: str) -> None:
         """Remember a digest (written on :meth:`flush`)."""
-        with self._lock:
-            self._pending.append((path, *_key(st), digest))
+        self.put_keys([(path, stat_key(st), digest)])
 
     def put_many(self, items: Iterable[tuple[str, os.stat_result, str]]) -> None:
         """Remember many ``(path, stat, digest)`` (written on :meth:`flush`)."""
-        with self._lock:
-            self._pending.extend((p, *_key(st), d) for p, st, d in items)
+        self.put_keys((p, stat_key(st), d) for p, st, d in items)
 
     def put_keys(self, items: Iterable[tuple[str, tuple[int, int, int, int, int], str]]
                  ) -> None:

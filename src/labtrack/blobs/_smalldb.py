@@ -29,7 +29,7 @@ import itertools
 import os
 import sqlite3
 import threading
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -124,14 +124,9 @@ class SmallBlobDB:
         conn = self._conn(create=False)
         if conn is None or not digests:
             return found
-        wanted = list(dict.fromkeys(digests))
         try:
-            for start in range(0, len(wanted), _QUERY_BATCH):
-                batch = [bytes.fromhex(d) for d in wanted[start:start + _QUERY_BATCH]]
-                marks = ",".join("?" * len(batch))
-                for key, data in conn.execute(
-                        f"SELECT digest, data FROM blobs WHERE digest IN ({marks})", batch):
-                    found[key.hex()] = bytes(data)
+            for key, data in _rows_for(conn, "digest, data", list(dict.fromkeys(digests))):
+                found[key.hex()] = bytes(data)
         except sqlite3.Error as err:
             raise StoreError(f"cannot read {self.path}: {err}") from err
         return found
@@ -148,12 +143,7 @@ class SmallBlobDB:
             if rows <= 4 * len(asked):  # asked about much of the table: scan its key index
                 return asked.intersection(
                     [r[0].hex() for r in conn.execute("SELECT digest FROM blobs")])
-            wanted = sorted(asked)
-            for start in range(0, len(wanted), _QUERY_BATCH):
-                batch = [bytes.fromhex(d) for d in wanted[start:start + _QUERY_BATCH]]
-                marks = ",".join("?" * len(batch))
-                found.update(bytes(r[0]).hex() for r in conn.execute(
-                    f"SELECT digest FROM blobs WHERE digest IN ({marks})", batch))
+            found.update(bytes(r[0]).hex() for r in _rows_for(conn, "digest", sorted(asked)))
         except sqlite3.Error as err:
             raise StoreError(f"cannot read {self.path}: {err}") from err
         return found
@@ -218,6 +208,15 @@ class SmallBlobDB:
             self._conns = [c for c in self._conns if c is not conn]
         with contextlib.suppress(sqlite3.Error):
             conn.close()
+
+
+def _rows_for(conn: sqlite3.Connection, columns: str,
+              digests: Sequence[str]) -> Iterator[tuple[Any, ...]]:
+    """``SELECT columns`` of the rows of ``digests`` (hex), one query per 500."""
+    for start in range(0, len(digests), _QUERY_BATCH):
+        batch = [bytes.fromhex(d) for d in digests[start:start + _QUERY_BATCH]]
+        marks = ",".join("?" * len(batch))
+        yield from conn.execute(f"SELECT {columns} FROM blobs WHERE digest IN ({marks})", batch)
 
 
 class SmallBlobBatch:
