@@ -100,8 +100,7 @@ def stat_files(files: Sequence[tuple[str, str]]) -> list[StatKey | None]:
         except (OSError, ValueError):
             append(None)
             continue
-        append((st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino, st.st_dev)
-               if regular(st.st_mode) else None)
+        append(stat_key(st) if regular(st.st_mode) else None)
     return out
 
 
@@ -331,11 +330,10 @@ def _copy_small(backend: Backend, entries: Sequence[dict[str, Any]], root: Path,
             row = known.get(target)
             if row is not None and row[6] == entry["digest"]:
                 try:
-                    st = os.stat(target)
+                    unchanged = matches(row, os.stat(target)) is not None
                 except FileNotFoundError:
-                    st = None
-                if st is not None and row[1:6] == (st.st_size, st.st_mtime_ns, st.st_ctime_ns,
-                                                   st.st_ino, st.st_dev):
+                    unchanged = False
+                if unchanged:
                     if progress is not None:
                         progress(int(entry["size"]))
                     continue

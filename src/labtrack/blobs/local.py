@@ -335,8 +335,7 @@ class LocalBlobStore:
                 try:
                     data = read(fd, size + 1)  # one byte more: a file that grew is seen
                     after = fstat(fd)
-                    if len(data) != size or (after.st_size, after.st_mtime_ns, after.st_ctime_ns,
-                                             after.st_ino, after.st_dev) != key:
+                    if len(data) != size or stat_key(after) != key:
                         data = None
                 except OSError:
                     data = None
