@@ -43,10 +43,14 @@ _warm = False  # a capture has completed in this process: its scans are memoised
 def _capture(run: Run, settings: Settings) -> None:
     global _warm
     try:
-        from .capture import collect
+        from .capture import collect, collect_json_safe
     except ImportError:
         return
     try:
+        if settings.disable_git:  # nothing in the snapshot changes unseen: reusable
+            run.set_environment(collect_json_safe(settings), json_safe=True)
+            _warm = True
+            return
         environment, diff = collect(settings)
         if diff:
             run._add_file_bytes("code/uncommitted.diff", diff)

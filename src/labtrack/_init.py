@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import getpass
 import os
-import socket
 import sys
 import time
 import warnings
@@ -12,6 +11,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from . import _current, _lifecycle
+from ._hostinfo import hostname
 from ._names import new_run_id, new_run_name, valid_run_id
 from ._run import Run, run_log_path
 from ._summary import Stats
@@ -143,7 +143,7 @@ def init(
     run_name = name or meta.get("name") or s.run_name or new_run_name()
     meta.update(
         project=project, name=run_name, created_at=meta.get("created_at", now),
-        host=socket.gethostname(), pid=os.getpid(),
+        host=hostname(), pid=os.getpid(),
         owner=entity or meta.get("owner") or _user(),
     )
     for key, value in (("group", group), ("job_type", job_type), ("notes", notes)):

@@ -80,7 +80,7 @@ class Run:
         self._writer = Writer(
             run_id, log, make_sink, self._header_parts, self._summary_for_writer,
             lambda: self._step, settings.flush_interval, settings.max_buffer,
-            stream=settings.run_stream,
+            stream=settings.run_stream, sink_key=settings.url or str(settings.dir),
         )
         if settings.url and settings.mode == "online":
             from .sync import write_ack
@@ -427,11 +427,13 @@ class Run:
             self._once.setdefault("files", []).append(
                 {"path": name, "digest": digest, "size": len(data)})
 
-    def set_environment(self, environment: dict[str, Any]) -> None:
-        """Record the captured code/environment snapshot (called by the capture thread)."""
+    def set_environment(self, environment: dict[str, Any], json_safe: bool = False) -> None:
+        """Record the captured code/environment snapshot (called by the capture thread);
+        ``json_safe``: it went through ``to_jsonable`` already."""
         # no wake: the snapshot rides with the next flush (within flush_interval, or at
         # finish) instead of costing a short run a record and an index transaction of its own
-        self._set_once("environment", to_jsonable(environment), wake=False)
+        self._set_once("environment", environment if json_safe else to_jsonable(environment),
+                       wake=False)
 
     # -- lifecycle -------------------------------------------------------------
     def _start(self) -> None:
@@ -456,13 +458,12 @@ class Run:
             capture.join(timeout=min(5.0, self._settings.finish_timeout))
         self._finished = True
         _stop_monitors(self)
-        self._set_once("state", {
+        self._set_once("state", {  # no wake: the last flush below takes it
             "state": state, "exit_code": exit_code if exit_code is not None else
             (0 if state in ("finished", "early_terminated") else 1),
             "error": self._error, "finished_at": time.time(),
-        })
-        ok = self._writer.stop(self._settings.finish_timeout)
-        self._writer.log.close()
+        }, wake=False)
+        ok = self._writer.stop(self._settings.finish_timeout)  # closes the log once done
         _current.forget(self)
         if self._writer.dropped_points:
             from .writer import _warn

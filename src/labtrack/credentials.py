@@ -14,19 +14,42 @@ from typing import Any
 
 
 def path() -> Path:
+    return Path(_path())
+
+
+def _path() -> str:
+    # plain strings: init() looks the file up twice per run (pathlib costs ~10x more)
     raw = os.environ.get("LABTRACK_CONFIG")
     if raw:
-        return Path(raw).expanduser()
-    base = os.environ.get("XDG_CONFIG_HOME") or str(Path.home() / ".config")
-    return Path(base) / "labtrack" / "credentials.json"
+        return os.path.expanduser(raw)
+    base = os.environ.get("XDG_CONFIG_HOME") or os.path.join(os.path.expanduser("~"), ".config")
+    return os.path.join(base, "labtrack", "credentials.json")
+
+
+_last: tuple[tuple[str, int, int], dict[str, Any]] | None = None
 
 
 def load() -> dict[str, Any]:
+    """The saved credentials (``{}`` without a file). The last answer is reused while
+    the file's path, size and modification time are the same (``init()`` asks twice per
+    run, and many short runs share a process)."""
+    global _last
+    target = _path()
     try:
-        data = json.loads(path().read_text())
+        st = os.stat(target)
+    except OSError:
+        return {}
+    key = (target, st.st_size, st.st_mtime_ns)
+    if _last is not None and _last[0] == key:
+        return dict(_last[1])
+    try:
+        with open(target, encoding="utf-8") as fh:
+            data = json.loads(fh.read())
     except (OSError, ValueError):
         return {}
-    return data if isinstance(data, dict) else {}
+    result = data if isinstance(data, dict) else {}
+    _last = (key, result)
+    return dict(result)
 
 
 def save(url: str, api_key: str) -> Path:

@@ -1,10 +1,11 @@
 """The background writer: batches logged rows into columnar chunks, the run log and the index.
 
-``Run.log`` only appends ``(step, time, row)`` to :attr:`Writer.rows`. The writer
-thread wakes at least every ``flush_interval`` seconds (or when the buffer is
-full), turns the rows into one chunk per series, appends one framed record to
-the run log (the truth) and then applies it to the sink (the local index or
-the team server).
+``Run.log`` only appends ``(step, time, row)`` to :attr:`Writer.rows`. The
+process's flusher thread (:mod:`labtrack.flusher`) flushes the writer at least
+every ``flush_interval`` seconds: it turns the rows into one chunk per series,
+appends one framed record to the run log (the truth) and then applies it to the
+sink (the local index or the team server). ``log()`` flushes on its own thread
+when the buffer is full, and ``finish()`` does the last flush on its own thread.
 
 This is the one place that tolerates failures, and it reports them:
 
@@ -31,6 +32,7 @@ from itertools import chain
 from typing import Any, Protocol
 
 from ._summary import Stats
+from .flusher import flusher
 from .runlog import Record, RunLogWriter, read_records
 
 MAX_PENDING_BYTES = 64 << 20
@@ -38,6 +40,7 @@ MAX_PENDING_BYTES = 64 << 20
 # Python's slower encoding (~0.2 us more per point), so the writer imports it
 PLAIN_MAX_POINTS = 250_000
 HEARTBEAT_EVERY = 10.0
+_warm_sinks: set[str] = set()  # sink keys a writer of this process has opened
 
 
 class Sink(Protocol):
@@ -83,8 +86,10 @@ class Writer:
         flush_interval: float = 1.0,
         max_buffer: int = 200_000,
         stream: str = "main",
+        sink_key: str = "",
     ) -> None:
         self.run_id = run_id
+        self.sink_key = sink_key  # what make_sink opens (a store directory, a server URL)
         self.stream = stream
         self.log = log
         self.rows: collections.deque[tuple[int, float, dict[str, Any]]] = collections.deque()
@@ -99,13 +104,11 @@ class Writer:
         self._current_step = current_step
         self._cols: dict[str, list[tuple[Any, Any, Any, Any]]] = {}
         self._ingest_lock = threading.Lock()
-        self._flush_lock = threading.Lock()
-        self._wake = threading.Event()
+        self._flush_lock = threading.RLock()  # flush() inside flush_safely() and stop()
+        self._sink_lock = threading.Lock()
         self._stopping = False
-        self._log_done = threading.Event()
-        self._index_done = threading.Event()
-        self._thread = threading.Thread(target=self._loop, name=f"labtrack-writer-{run_id}",
-                                        daemon=True)
+        self._closed = False  # the last flush is done: nothing is written any more
+        self._deadline: float | None = None  # the last flush's limit for the sink (monotonic)
         self.summary_dirty = False
         self._pending: list[Record] = []
         self._pending_bytes = 0
@@ -118,65 +121,92 @@ class Writer:
         self._warned: set[str] = set()
         self.on_applied: Callable[[int], None] | None = None
 
-    # -- thread ----------------------------------------------------------------
+    # -- flushing ----------------------------------------------------------------
     def start(self) -> None:
-        self._thread.start()
+        """Have the process's flusher thread flush this writer periodically, after warming
+        it up when it is the first of this process to use its sink."""
+        cold = self._make_sink is not None and self.sink_key not in _warm_sinks
+        flusher().register(self, warm=cold or "labtrack.store.chunks" not in sys.modules)
 
     def is_alive(self) -> bool:
-        return self._thread.is_alive()
+        return not self._closed
 
     def wake(self) -> None:
-        self._wake.set()
+        """Ask for a flush soon (new metadata, files or events to record)."""
+        flusher().wake(self)
 
     def wait_for_room(self) -> None:
-        """Back-pressure: block ``log()`` while the buffer is full."""
-        self._wake.set()
-        while len(self.rows) >= self.max_buffer and self._thread.is_alive():
-            time.sleep(0.0005)
+        """Back-pressure: the buffer is full, so ``log()`` flushes it on its own thread."""
+        self.flush_safely()
 
-    def _loop(self) -> None:
+    def warm_up(self) -> None:
+        """Import the codec and open the sink now, on the flusher thread, not at the
+        first flush, so that ``finish()`` of a short run does not pay for them. numpy is
+        not imported here: while the process has not imported it, rows are encoded
+        without it."""
         try:
-            self._warm_up()
-            while not self._stopping:
-                self._wake.wait(self.flush_interval)
-                self._wake.clear()
-                if self._stopping:
-                    break
-                self._flush_safely()
-            self._flush_safely(final=True)
-        finally:
-            self._log_done.set()
-            if self._sink is not None:  # closed before finish() returns: no late checkpoint
-                try:
-                    self._sink.close()
-                except Exception:  # noqa: BLE001 - closing must not raise at exit
-                    pass
-            self._index_done.set()
+            from .store import chunks  # noqa: F401
 
-    def _warm_up(self) -> None:
-        """Import the codec and open the sink now, not at the first flush, so that
-        ``finish()`` of a short run does not pay for them. numpy is not imported here:
-        while the process has not imported it, rows are encoded without it."""
-        from .store import chunks  # noqa: F401
-
-        self._get_sink()
-
-    def _flush_safely(self, final: bool = False) -> None:
-        try:
-            self.flush(final=final)
-        except Exception as err:  # noqa: BLE001 - the writer must survive anything
+            if self._get_sink() is not None:
+                _warm_sinks.add(self.sink_key)
+        except Exception as err:  # noqa: BLE001 - the flusher must survive anything
             self._warn_once("flush", f"writer error: {type(err).__name__}: {err}")
 
+    def flush_safely(self, final: bool = False) -> None:
+        """:meth:`flush`, with any error reported once instead of raised."""
+        with self._flush_lock:
+            if self._closed:
+                return
+            final = final or self._stopping  # stop() could not wait for this flush
+            try:
+                self.flush(final=final)
+            except Exception as err:  # noqa: BLE001 - the writer must survive anything
+                self._warn_once("flush", f"writer error: {type(err).__name__}: {err}")
+            finally:
+                if final:
+                    self._close()
+
     def stop(self, timeout: float) -> bool:
-        """Final flush and stop. Returns False if the index was not updated in time."""
+        """The last flush, on the calling thread. Returns False if the index was not
+        updated within ``timeout`` seconds (the run log has it: ``labtrack sync``).
+
+        Waiting for the sink is bounded by the deadline where the sink allows it
+        (the local index: its busy timeout for this transaction).
+        """
         self._stopping = True
-        self._wake.set()
         deadline = time.monotonic() + timeout
-        if not self._thread.is_alive():
-            return True
-        self._log_done.wait(max(0.0, deadline - time.monotonic()))
-        self._index_done.wait(max(0.0, deadline - time.monotonic()))
-        return self._index_done.is_set() and not self._pending and not self._needs_resync
+        if not self._flush_lock.acquire(timeout=max(0.0, timeout)):
+            # the flusher is inside a flush of this run that outlasts the deadline (a
+            # locked index): it does the last flush when that one returns
+            flusher().wake(self)
+            return False
+        try:
+            flusher().forget(self)
+            if self._closed:
+                return not self._pending and not self._needs_resync
+            self._deadline = deadline
+            try:
+                self.flush(final=True)
+            except Exception as err:  # noqa: BLE001 - finish() reports, never raises
+                self._warn_once("flush", f"writer error: {type(err).__name__}: {err}")
+            finally:
+                self._close()
+        finally:
+            self._flush_lock.release()
+        return not self._pending and not self._needs_resync
+
+    def _close(self) -> None:
+        """After the last flush: no more flushes, the run log and the sink closed."""
+        self._closed = True
+        flusher().forget(self)
+        self.log.close()
+        with self._sink_lock:
+            sink, self._sink = self._sink, None
+        if sink is not None:
+            try:
+                sink.close()
+            except Exception:  # noqa: BLE001 - closing must not raise at exit
+                pass
 
     # -- ingest ----------------------------------------------------------------
     def ingest(self) -> None:
@@ -356,7 +386,6 @@ class Writer:
                 self._retry_unwritten()
                 if final:
                     self._sync_log()
-                    self._log_done.set()
                 self._apply_pending()
                 if now - self._last_heartbeat > HEARTBEAT_EVERY:
                     self._heartbeat(now)
@@ -366,9 +395,9 @@ class Writer:
             self._retry_unwritten()
             self._append(header, blobs, points)
             if final:
-                self._sync_log()
-                self._log_done.set()
-            self._apply_pending()
+                self._apply_durably()
+            else:
+                self._apply_pending()
             self._last_heartbeat = now
 
     def _encode(self, codec: Any, cols: dict[str, list[tuple[Any, Any, Any, Any]]]
@@ -403,6 +432,22 @@ class Writer:
             blobs.append(blob)
             points += entry["n"]
         return entries, blobs, points
+
+    def _apply_durably(self) -> None:
+        """The last flush's fsync of the run log and index update, side by side: the
+        fsync runs on the flusher thread when it is idle (``os.fsync`` and SQLite both
+        release the GIL), and this returns when both are done. (The index may hold a
+        record before its log is on disk, as after every periodic flush: nothing
+        reads the index as proof that the log is durable.)"""
+        synced = flusher().call_soon(self._sync_log) if self._deadline is not None else None
+        if synced is None:
+            self._sync_log()
+            self._apply_pending()
+            return
+        try:
+            self._apply_pending()
+        finally:
+            synced.wait()
 
     def _sync_log(self) -> None:
         try:
@@ -444,16 +489,17 @@ class Writer:
     def _get_sink(self) -> Sink | None:
         if self._make_sink is None:
             return None
-        if self._sink is None:
-            if time.time() - self._sink_failed_at < 5.0:
-                return None
-            try:
-                self._sink = self._make_sink()
-            except Exception as err:  # noqa: BLE001
-                self._sink_failed_at = time.time()
-                self._sink_failure(err)
-                return None
-        return self._sink
+        with self._sink_lock:  # the flusher's warm-up and a caller's flush may both ask
+            if self._sink is None:
+                if self._closed or time.time() - self._sink_failed_at < 5.0:
+                    return None
+                try:
+                    self._sink = self._make_sink()
+                except Exception as err:  # noqa: BLE001
+                    self._sink_failed_at = time.time()
+                    self._sink_failure(err)
+                    return None
+            return self._sink
 
     def _sink_failure(self, err: Exception) -> None:
         self.sink_error = f"{type(err).__name__}: {err}"
@@ -474,7 +520,7 @@ class Writer:
                 self._needs_resync = False
                 self._pending = [r for r in self._pending if r.seq > self.log.last_seq]
             if self._pending:
-                last = sink.apply(self.run_id, self._pending, self.stream)
+                last = self._apply(sink, self._pending)
                 if self.on_applied is not None:
                     self.on_applied(last)
             self._pending = []
@@ -483,6 +529,15 @@ class Writer:
         except Exception as err:  # noqa: BLE001 - any sink failure leaves the log intact
             self._sink_failure(err)
             self._bound_pending()
+
+    def _apply(self, sink: Sink, records: list[Record]) -> int:
+        """``sink.apply``; in the last flush, within ``stop()``'s deadline where the sink
+        can bound its wait (``apply_within``: the local index's busy timeout)."""
+        within = getattr(sink, "apply_within", None) if self._deadline is not None else None
+        if within is None or self._deadline is None:
+            return sink.apply(self.run_id, records, self.stream)
+        return int(within(self.run_id, records, self.stream,
+                          max(0.0, self._deadline - time.monotonic())))
 
     def _bound_pending(self) -> None:
         if self._pending_bytes > MAX_PENDING_BYTES or len(self._pending) > 10_000:

@@ -7,14 +7,13 @@ from __future__ import annotations
 
 import getpass
 import os
-import platform
 import re
-import socket
 import sys
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from .._hostinfo import hostname
 from .secrets import is_secret_name, mask, mask_argv, strip_url_credentials
 
 # Variables recorded by name ...
@@ -73,6 +72,10 @@ def _program() -> str | None:
     return None
 
 
+_IMPLEMENTATIONS = {"cpython": "CPython", "pypy": "PyPy", "ironpython": "IronPython",
+                    "jython": "Jython"}  # platform.python_implementation()'s names
+
+
 def capture_command() -> dict[str, Any]:
     """The command that started this process (secret option values masked).
 
@@ -90,8 +93,9 @@ def capture_command() -> dict[str, Any]:
         "program": _program(),
         "cwd": cwd,
         "executable": sys.executable,
-        "python": platform.python_version(),
-        "implementation": platform.python_implementation(),
+        "python": sys.version.split()[0],  # as platform.python_version(), without platform
+        "implementation": _IMPLEMENTATIONS.get(sys.implementation.name,
+                                               sys.implementation.name),
         "pid": os.getpid(),
         "virtualenv": sys.prefix if sys.prefix != sys.base_prefix else None,
     }
@@ -251,6 +255,8 @@ def _cpu_model() -> str | None:
                 return out
         except (OSError, subprocess.SubprocessError):
             pass
+    import platform
+
     return platform.processor() or None
 
 
@@ -286,7 +292,7 @@ def capture_machine(cache_dir: str | Path | None = None) -> dict[str, Any]:
         affinity: int | None = len(os.sched_getaffinity(0))
     except (AttributeError, OSError):
         affinity = None
-    key = [boot, socket.gethostname(), _user(), os.cpu_count(), affinity] if boot else None
+    key = [boot, hostname(), _user(), os.cpu_count(), affinity] if boot else None
     if key is not None:
         if _machine_cache is not None and _machine_cache[0] == key:
             return dict(_machine_cache[1])
@@ -302,6 +308,8 @@ def capture_machine(cache_dir: str | Path | None = None) -> dict[str, Any]:
 
 
 def _scan_machine(affinity: int | None) -> dict[str, Any]:
+    import platform
+
     import psutil
 
     from ..system.gpu import MB, gpu_inventory
@@ -315,7 +323,7 @@ def _scan_machine(affinity: int | None) -> dict[str, Any]:
         "platform": platform.platform(),
         "kernel": platform.release(),
         "arch": platform.machine(),
-        "hostname": socket.gethostname(),
+        "hostname": hostname(),
         "user": _user(),
         "cpu_model": _cpu_model(),
         "cpu_count_logical": os.cpu_count(),

@@ -39,8 +39,9 @@ _JSON_COLUMNS = frozenset({"tags", "config", "summary", "metric_defs", "environm
 
 
 def open_lite(path: Path, busy_timeout: float) -> LiteSink | None:
-    """A sink on the index at ``path``, or None when it is missing or on another schema."""
-    if not path.is_file():
+    """A sink on the index at ``path``, or None when it is missing or on another schema
+    (or when the SQLite library predates ``RETURNING``, 3.35)."""
+    if not path.is_file() or sqlite3.sqlite_version_info < (3, 35):
         return None
     try:
         sink = LiteSink(path, busy_timeout)
@@ -66,6 +67,7 @@ class LiteSink:
         self._conn = sqlite3.connect(str(path), timeout=busy_timeout, isolation_level=None,
                                      check_same_thread=False)
         self._lock = threading.Lock()  # one connection, shared by the process's run writers
+        self._busy_timeout = busy_timeout
         try:
             self._conn.execute(f"PRAGMA busy_timeout={int(busy_timeout * 1000)}")
             if self._conn.execute("PRAGMA journal_mode").fetchone()[0] != "wal":
@@ -98,13 +100,21 @@ class LiteSink:
             self._conn.close()
 
     @contextmanager
-    def _write(self) -> Iterator[sqlite3.Connection]:
+    def _write(self, wait: float | None = None) -> Iterator[sqlite3.Connection]:
         """A write transaction (BEGIN IMMEDIATE: concurrent writers queue on the busy
-        timeout); database errors become StoreErrors, as in ``SQLStore.write``."""
+        timeout, or for ``wait`` seconds when that is shorter); database errors become
+        StoreErrors, as in ``SQLStore.write``."""
         with self._lock:
             conn = self._conn
+            bounded = wait is not None and wait < self._busy_timeout
             try:
-                conn.execute("BEGIN IMMEDIATE")
+                if bounded:
+                    conn.execute(f"PRAGMA busy_timeout={int(max(wait or 0.0, 0.001) * 1000)}")
+                try:
+                    conn.execute("BEGIN IMMEDIATE")
+                finally:
+                    if bounded:
+                        conn.execute(f"PRAGMA busy_timeout={int(self._busy_timeout * 1000)}")
                 yield conn
                 conn.execute("COMMIT")
             except BaseException as err:
@@ -143,10 +153,20 @@ class LiteSink:
 
     def apply(self, run_id: str, records: Sequence[Record], stream: str = "main") -> int:
         """Apply run log records in one transaction; same contract as ``SQLStore.apply``."""
-        with self._write() as conn:
-            exists = conn.execute("SELECT 1 FROM runs WHERE id=?", (run_id,)).fetchone() \
-                is not None
-            last = start = _last_seq(conn, run_id, stream)
+        return self.apply_within(run_id, records, stream, None)
+
+    def apply_within(self, run_id: str, records: Sequence[Record], stream: str = "main",
+                     wait: float | None = None) -> int:
+        """:meth:`apply`, waiting at most ``wait`` seconds for a locked index (a run's
+        last flush, within ``finish()``'s deadline) instead of the busy timeout."""
+        with self._write(wait) as conn:
+            row = conn.execute("SELECT last_seq FROM runs WHERE id=?", (run_id,)).fetchone()
+            exists = row is not None
+            if stream != "main":
+                last = _last_seq(conn, run_id, stream)
+            else:
+                last = -1 if row is None or row[0] is None else int(row[0])
+            start = last
             for record in rowvalues.records_to_apply(run_id, records, last, exists, stream):
                 self._apply_one(conn, run_id, record, exists, stream)
                 exists = True
@@ -197,7 +217,7 @@ class LiteSink:
             conn.execute(f"UPDATE runs SET {', '.join(c + '=?' for c in columns)} WHERE id=?",
                          [*_params(values, columns), run_id])
         if h.get("series"):
-            self._apply_series(conn, run_id, h["series"], record.blobs)
+            self._apply_series(conn, run_id, h["series"], record.blobs, new_run=not exists)
         for f in h.get("files", ()):
             conn.execute("DELETE FROM files WHERE run_id=? AND path=?", (run_id, f["path"]))
             conn.execute("INSERT INTO files (run_id, path, digest, size, created_at) "
@@ -220,63 +240,70 @@ class LiteSink:
                f"VALUES ({', '.join('?' for _ in columns)})")
         base = values["name"]
         for attempt in range(50):
-            conn.execute("SAVEPOINT run_name")
-            try:
+            try:  # a failed INSERT undoes itself only: the transaction goes on (no savepoint)
                 conn.execute(sql, _params(values, columns))
             except sqlite3.IntegrityError as err:
-                conn.execute("ROLLBACK TO run_name")
-                conn.execute("RELEASE run_name")
                 if "name" not in str(err):
                     raise
                 # names are unique per project: a clash gets a numbered suffix
                 values["name"] = f"{base}-{attempt + 2}"
                 continue
-            conn.execute("RELEASE run_name")
             return
         raise StoreError(f"could not find a free name for run {values['id']}")
 
     # -- series ------------------------------------------------------------------------
-    def _series_rows(self, conn: sqlite3.Connection, run_id: str,
-                     entries: list[dict[str, Any]]) -> list[tuple[int, int, int | None]]:
-        """(series id, last chunk id, last chunk count) per entry; new series are created."""
-        unknown = [e for e in entries if (run_id, e["key"]) not in self._series_ids]
-        if unknown:
-            found: dict[str, int] = {}
-            for part in _batches([e["key"] for e in unknown]):
-                found.update((k, int(i)) for i, k in conn.execute(
-                    f"SELECT id, key FROM series WHERE run_id=? AND key IN ({_marks(part)})",
-                    [run_id, *part]))
-            fresh = [e for e in unknown if e["key"] not in found]
-            if fresh:
-                conn.executemany(
-                    "INSERT INTO series (run_id, key, kind, count, backwards) "
-                    "VALUES (?, ?, ?, 0, 0)",
-                    [(run_id, e["key"], e.get("kind", "float")) for e in fresh])
-                for part in _batches([e["key"] for e in fresh]):
-                    for i, k in conn.execute(
-                            f"SELECT id, key FROM series WHERE run_id=? AND key IN "
-                            f"({_marks(part)})", [run_id, *part]):
-                        self._series_ids[(run_id, k)] = (int(i), -1, None)
-            last_chunks: dict[int, tuple[int, int]] = {}
-            for part in _batches(list(found.values())):
-                for sid, cid, count in conn.execute(
-                        "SELECT c.series_id, c.id, c.count FROM chunks c JOIN ("
-                        "SELECT series_id, MAX(id) AS cid FROM chunks WHERE series_id IN "
-                        f"({_marks(part)}) GROUP BY series_id) n ON c.id = n.cid", part):
-                    last_chunks[int(sid)] = (int(cid), int(count))
-            for key, sid in found.items():
-                cid, count = last_chunks.get(sid, (-1, None))  # type: ignore[assignment]
-                self._series_ids[(run_id, key)] = (sid, cid, count)
-        return [self._series_ids[(run_id, e["key"])] for e in entries]
+    def _known_series(self, conn: sqlite3.Connection, run_id: str, keys: list[str],
+                      new_run: bool) -> dict[str, tuple[int, int, int | None]]:
+        """(series id, last chunk id, last chunk count) of the ``keys`` the index has;
+        a run created by this transaction has none (no query)."""
+        known = {k: self._series_ids[(run_id, k)] for k in keys if (run_id, k) in self._series_ids}
+        unknown = [k for k in keys if k not in known]
+        if not unknown or new_run:
+            return known
+        found: dict[str, int] = {}
+        for part in _batches(unknown):
+            found.update((k, int(i)) for i, k in conn.execute(
+                f"SELECT id, key FROM series WHERE run_id=? AND key IN ({_marks(part)})",
+                [run_id, *part]))
+        last_chunks: dict[int, tuple[int, int]] = {}
+        for part in _batches(list(found.values())):
+            for sid, cid, count in conn.execute(
+                    "SELECT c.series_id, c.id, c.count FROM chunks c JOIN ("
+                    "SELECT series_id, MAX(id) AS cid FROM chunks WHERE series_id IN "
+                    f"({_marks(part)}) GROUP BY series_id) n ON c.id = n.cid", part):
+                last_chunks[int(sid)] = (int(cid), int(count))
+        for key, sid in found.items():
+            cid, count = last_chunks.get(sid, (-1, None))  # type: ignore[assignment]
+            known[key] = self._series_ids[(run_id, key)] = (sid, cid, count)
+        return known
+
+    def _insert_series(self, conn: sqlite3.Connection, run_id: str,
+                       entries: list[dict[str, Any]]) -> None:
+        """New series, with their stats after their first chunk (no later UPDATE)."""
+        rows = []
+        for e in entries:
+            n = rowvalues.merged_stats((0, None, None, None, None, False), e)
+            rows.append((run_id, e["key"], e.get("kind", "float"), n[0], n[1], n[2], n[3], n[4],
+                         n[6], n[7], int(n[5])))
+        for part in _batches(rows, 999 // 11):  # SQLite's oldest bound: 999 parameters
+            marks = ", ".join(["(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"] * len(part))
+            for sid, key in conn.execute(
+                    "INSERT INTO series (run_id, key, kind, count, min, max, first_step, "
+                    f"last_step, last, last_time, backwards) VALUES {marks} RETURNING id, key",
+                    [v for row in part for v in row]).fetchall():
+                self._series_ids[(run_id, key)] = (int(sid), -1, None)
 
     def _apply_series(self, conn: sqlite3.Connection, run_id: str,
-                      entries: list[dict[str, Any]], blobs: list[bytes]) -> None:
+                      entries: list[dict[str, Any]], blobs: list[bytes], new_run: bool) -> None:
         from . import chunks as codec
 
-        infos = self._series_rows(conn, run_id, entries)
+        known = self._known_series(conn, run_id, [e["key"] for e in entries], new_run)
+        fresh = [e for e in entries if e["key"] not in known]
+        if fresh:
+            self._insert_series(conn, run_id, fresh)
         inserts: list[tuple[str, tuple[int, int, int, int, bytes]]] = []
-        for entry, blob, (sid, last_chunk, last_count) in zip(entries, blobs, infos,
-                                                               strict=True):
+        for entry, blob in zip(entries, blobs, strict=True):
+            sid, last_chunk, last_count = self._series_ids[(run_id, entry["key"])]
             n = int(entry["n"])
             if last_count is not None and last_count + n <= MERGE_LIMIT and last_chunk >= 0:
                 old = conn.execute("SELECT data FROM chunks WHERE id=?", (last_chunk,)).fetchone()
@@ -291,20 +318,26 @@ class LiteSink:
                 inserts.append((entry["key"], (sid, int(entry["first_step"]),
                                                int(entry["last_step"]), n, blob)))
         if inserts:
-            conn.executemany("INSERT INTO chunks (series_id, first_step, last_step, count, data) "
-                             "VALUES (?, ?, ?, ?, ?)", [row for _, row in inserts])
-            newest: dict[int, int] = {}
-            for part in _batches([row[0] for _, row in inserts]):
-                newest.update((int(a), int(b)) for a, b in conn.execute(
-                    f"SELECT series_id, MAX(id) FROM chunks WHERE series_id IN ({_marks(part)}) "
-                    "GROUP BY series_id", part))
-            for key, row in inserts:
-                self._series_ids[(run_id, key)] = (row[0], newest[row[0]], row[3])
-        self._update_stats(conn, [info[0] for info in infos], entries)
+            self._insert_chunks(conn, run_id, inserts)
+        if len(fresh) < len(entries):
+            self._update_stats(conn, run_id, [e for e in entries if e["key"] in known])
 
-    @staticmethod
-    def _update_stats(conn: sqlite3.Connection, sids: list[int],
+    def _insert_chunks(self, conn: sqlite3.Connection, run_id: str,
+                       inserts: list[tuple[str, tuple[int, int, int, int, bytes]]]) -> None:
+        """One multi-row INSERT per 199 chunks (one per series in a record), whose
+        RETURNING gives each series its newest chunk."""
+        for part in _batches(inserts, 999 // 5):
+            marks = ", ".join(["(?, ?, ?, ?, ?)"] * len(part))
+            ids = dict(conn.execute(
+                "INSERT INTO chunks (series_id, first_step, last_step, count, data) "
+                f"VALUES {marks} RETURNING series_id, id",
+                [v for _, row in part for v in row]).fetchall())
+            for key, row in part:
+                self._series_ids[(run_id, key)] = (row[0], int(ids[row[0]]), row[3])
+
+    def _update_stats(self, conn: sqlite3.Connection, run_id: str,
                       entries: list[dict[str, Any]]) -> None:
+        sids = [self._series_ids[(run_id, e["key"])][0] for e in entries]
         current: dict[int, Any] = {}
         for part in _batches(sids):
             for row in conn.execute(
