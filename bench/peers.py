@@ -368,6 +368,19 @@ def render(record: dict[str, Any], out: Path) -> None:
                   expected=expected_matches(sizes.d_runs), minutes=record["minutes"])
 
 
+def compile_labtrack(python: str) -> None:
+    """Byte-compile labtrack's modules, as pip does for the peers it installs.
+
+    An editable install (``pip install -e``) runs from the source tree, where Python
+    writes ``__pycache__`` at the first import unless ``PYTHONDONTWRITEBYTECODE`` is
+    set (as on some CI machines): then every fresh process would compile labtrack
+    from source (~50 ms) while the peers load their compiled files.
+    """
+    subprocess.run([python, "-c", "import compileall, os, labtrack; "
+                    "compileall.compile_dir(os.path.dirname(labtrack.__file__), quiet=1)"],
+                   check=True, env={**os.environ, "PYTHONDONTWRITEBYTECODE": ""})
+
+
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     out = Path(args.out) if args.out else (
@@ -399,6 +412,7 @@ def main(argv: list[str] | None = None) -> int:
         log(f"unknown: {sorted(unknown)}")
         return 2
     started = time.time()
+    compile_labtrack(plan.python)
     machine = machine_info(plan.python)
     versions = tool_versions(plan)
     log(f"work folder {root}; versions {versions}")

@@ -267,6 +267,7 @@ class Writer:
 
         parts: dict[str, list[tuple[Any, Any, Any, Any]]] = {}
         kinds: dict[str, str] = {}
+        going_back: dict[int, bool] = {}  # id(steps) -> whether they go back somewhere
         for keys, g_steps, g_times, values, positions, first in self._groups(
                 steps, times, dicts):
             s, tt = tuple(g_steps), tuple(g_times)
@@ -289,8 +290,10 @@ class Writer:
                 tt = tuple(m[3] for m in merged)
             stats = finite_stats(col)
             self._cols.setdefault(key, []).append((s, col, tt, stats))
-            st = self._series_stats(key, kinds[key], int(s[0]),
-                                    len(s) > 1 and any(map(operator.lt, s[1:], s)))
+            back = going_back.get(id(s))
+            if back is None:  # the series of one row group share their steps: check once
+                back = going_back[id(s)] = len(s) > 1 and any(map(operator.lt, s[1:], s))
+            st = self._series_stats(key, kinds[key], int(s[0]), back)
             st.fold(col, max(int(s[-1]), st.last_step), stats)
         self.summary_dirty = True
 
