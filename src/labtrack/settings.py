@@ -185,10 +185,12 @@ class Settings:
 _dataclass_init = Settings.__init__
 
 
+_FIELD_NAMES = frozenset(f.name for f in dataclasses.fields(Settings))
+
+
 def _tolerant_init(self: Settings, *args: Any, **kwargs: Any) -> None:
     """Names labtrack does not know are kept in ``extra`` (wandb scripts pass many)."""
-    names = {f.name for f in dataclasses.fields(Settings)}
-    extra = {k: kwargs.pop(k) for k in list(kwargs) if k not in names}
+    extra = {k: kwargs.pop(k) for k in list(kwargs) if k not in _FIELD_NAMES}
     _dataclass_init(self, *args, **kwargs)
     self.extra = extra
 
