@@ -442,6 +442,7 @@ class Writer:
         release the GIL), and this returns when both are done. (The index may hold a
         record before its log is on disk, as after every periodic flush: nothing
         reads the index as proof that the log is durable.)"""
+        self._get_sink()  # opened (or looked up) before the fsync starts beside it
         synced = flusher().call_soon(self._sync_log) if self._deadline is not None else None
         if synced is None:
             self._sync_log()
