@@ -178,6 +178,8 @@ class Agent:
                     waiting = True
                     self._interrupt.wait(self.poll_interval)
                     continue
+                if state == "running":  # resumed between the claim and this look: claim again
+                    continue
                 self._end(state if state in ("stopped", "finished") else "finished",
                           _end_message(self.sweep_id, state))
                 return
