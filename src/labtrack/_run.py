@@ -45,7 +45,7 @@ class Run:
         self._project = project
         self._settings = settings
         self._meta = meta
-        self._lock = threading.Lock()
+        self._lock = threading.RLock()  # finish() from a signal handler may re-enter
         self._dirty: set[str] = {"meta", "config"}
         self._once: dict[str, Any] = {}
         self._step = start_step

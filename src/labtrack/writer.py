@@ -103,8 +103,10 @@ class Writer:
         self._summary = summary
         self._current_step = current_step
         self._cols: dict[str, list[tuple[Any, Any, Any, Any]]] = {}
-        self._ingest_lock = threading.Lock()
+        # re-entrant: finish() from a signal handler may interrupt this thread inside them
+        self._ingest_lock = threading.RLock()
         self._flush_lock = threading.RLock()  # flush() inside flush_safely() and stop()
+        self._flushing: int | None = None  # the thread inside flush(), if any
         self._sink_lock = threading.Lock()
         self._stopping = False
         self._closed = False  # the last flush is done: nothing is written any more
@@ -175,6 +177,11 @@ class Writer:
         """
         self._stopping = True
         deadline = time.monotonic() + timeout
+        if self._flushing == threading.get_ident():
+            # a signal handler (SIGTERM) interrupted this thread inside a flush, which
+            # cannot be entered again: the flusher makes the last flush after it
+            flusher().wake(self)
+            return False
         if not self._flush_lock.acquire(timeout=max(0.0, timeout)):
             # the flusher is inside a flush of this run that outlasts the deadline (a
             # locked index): it does the last flush when that one returns
@@ -374,34 +381,42 @@ class Writer:
         from .store import chunks as codec
 
         with self._flush_lock:
-            self.ingest()
-            with self._ingest_lock:
-                cols, self._cols = self._cols, {}
-            header: dict[str, Any] = self._header_parts()
-            if self.summary_dirty or "summary_explicit" in header:
-                self.summary_dirty = False
-                header["summary"] = self._summary()
-            entries, blobs, points = self._encode(codec, cols)
-            now = time.time()
-            if entries:
-                header["series"] = entries
-            if not header:
-                self._retry_unwritten()
-                if final:
-                    self._sync_log()
-                self._apply_pending()
-                if now - self._last_heartbeat > HEARTBEAT_EVERY:
-                    self._heartbeat(now)
-                return
-            header["time"] = now
-            header["step"] = self._current_step()
+            outer, self._flushing = self._flushing, threading.get_ident()
+            try:
+                self._flush(codec, final)
+            finally:
+                self._flushing = outer
+
+    def _flush(self, codec: Any, final: bool) -> None:
+        """:meth:`flush`'s work, under the flush lock."""
+        self.ingest()
+        with self._ingest_lock:
+            cols, self._cols = self._cols, {}
+        header: dict[str, Any] = self._header_parts()
+        if self.summary_dirty or "summary_explicit" in header:
+            self.summary_dirty = False
+            header["summary"] = self._summary()
+        entries, blobs, points = self._encode(codec, cols)
+        now = time.time()
+        if entries:
+            header["series"] = entries
+        if not header:
             self._retry_unwritten()
-            self._append(header, blobs, points)
             if final:
-                self._apply_durably()
-            else:
-                self._apply_pending()
-            self._last_heartbeat = now
+                self._sync_log()
+            self._apply_pending()
+            if now - self._last_heartbeat > HEARTBEAT_EVERY:
+                self._heartbeat(now)
+            return
+        header["time"] = now
+        header["step"] = self._current_step()
+        self._retry_unwritten()
+        self._append(header, blobs, points)
+        if final:
+            self._apply_durably()
+        else:
+            self._apply_pending()
+        self._last_heartbeat = now
 
     def _encode(self, codec: Any, cols: dict[str, list[tuple[Any, Any, Any, Any]]]
                 ) -> tuple[list[dict[str, Any]], list[bytes], int]:

@@ -163,3 +163,32 @@ def test_finish_waits_at_most_its_timeout_for_a_flush_stuck_on_another_thread(
     assert run._writer._closed
     assert labtrack.Api().run(run.id).summary["x"] == 1.0
 
+
+
+def test_finish_from_inside_a_flush_on_the_same_thread_returns(
+        store_dir: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """As when SIGTERM's handler finishes the run while log() flushes a full buffer."""
+    run = labtrack.init(project="p", name="reentered")
+    run.log({"x": 1.0})
+    writer = run._writer
+    real_encode = writer._encode
+    finished: list[bool] = []
+
+    def encode_then_finish(*args: object) -> object:
+        out = real_encode(*args)  # type: ignore[arg-type]
+        if not finished:
+            finished.append(True)
+            run.finish()  # the handler, inside this flush (locks held)
+        return out
+
+    writer._encode = encode_then_finish  # type: ignore[method-assign]
+    worker = threading.Thread(target=writer.flush_safely)
+    worker.start()
+    worker.join(10)
+    assert not worker.is_alive(), "finish() inside a flush hung"
+    assert finished and run.finished
+    deadline = time.monotonic() + 10  # the flusher makes the last flush afterwards
+    while time.monotonic() < deadline and not writer._closed:
+        time.sleep(0.05)
+    assert writer._closed
+    assert labtrack.Api().run(run.id).state == "finished"
