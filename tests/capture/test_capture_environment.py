@@ -234,11 +234,37 @@ def test_files_written_beside_the_script_keep_the_scan(tmp_path: Path,
     monkeypatch.setattr(environment, "_scan_packages", no_scan)
     monkeypatch.setattr(environment, "_packages_cache", None)
     assert capture_packages(cache) == first
-    # another sys.path is another key
-    monkeypatch.setattr(sys, "path", [str(tmp_path), *sys.path])
+    # another script's folder first on sys.path, without distributions: the same scan
+    other = tmp_path / "other-project"
+    other.mkdir()
+    (other / "train.py").write_text("print(1)")
+    monkeypatch.setattr(sys, "path", [str(other), *sys.path[1:]])
+    monkeypatch.setattr(environment, "_packages_cache", None)
+    assert capture_packages(cache) == first
+    # a folder new on sys.path that holds a distribution: a new scan
+    (other / "extra-1.0.dist-info").mkdir()
     monkeypatch.setattr(environment, "_packages_cache", None)
     with pytest.raises(AssertionError, match="scanned"):
         capture_packages(cache)
+
+
+def test_folders_holding_distributions_in_another_order_mean_a_new_scan(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # the same name in two folders: the one first on sys.path wins, so order matters
+    folders = []
+    for name, version in (("a", "1.0"), ("b", "2.0")):
+        dist = tmp_path / name / f"twice-{version}.dist-info"
+        dist.mkdir(parents=True)
+        (dist / "METADATA").write_text(f"Name: twice\nVersion: {version}\n\nbody")
+        folders.append(str(tmp_path / name))
+    cache = tmp_path / "cache"
+    rest = [p for p in sys.path if p]
+    monkeypatch.setattr(sys, "path", [*folders, *rest])
+    monkeypatch.setattr(environment, "_packages_cache", None)
+    assert capture_packages(cache)["twice"] == "1.0"
+    monkeypatch.setattr(sys, "path", [*folders[::-1], *rest])
+    monkeypatch.setattr(environment, "_packages_cache", None)
+    assert capture_packages(cache)["twice"] == "2.0"
 
 
 @pytest.mark.parametrize("content", ["", "{not json", "[1, 2]", '{"key": 1, "value": {}}',

@@ -165,20 +165,24 @@ def capture_packages(cache_dir: str | Path | None = None) -> dict[str, str]:
     """``{distribution name: version}`` of every installed distribution, sorted by name.
 
     When a name is installed twice, the one found first on ``sys.path`` (the
-    one Python imports) wins. The scan (0.05-0.1 s) is kept until ``sys.path``
-    changes or the modification time of one of its folders that holds distributions
-    changes (installing, upgrading or removing a package changes it): for the
+    one Python imports) wins. The scan (0.05-0.1 s) is kept until the modification
+    time of a ``sys.path`` folder that holds distributions changes (installing,
+    upgrading or removing a package changes it), or such a folder leaves ``sys.path``
+    or changes place in it, or a folder new on ``sys.path`` holds one: for the
     process, and in ``cache_dir/packages.json`` for later processes of the same
     interpreter when ``cache_dir`` is given, so a short run does not pay for the scan.
-    A folder that held no distribution at the scan is not watched: a distribution
-    put there later (``pip install --target``) is seen at the next change elsewhere.
+    Scripts started from different folders (each puts its own first on ``sys.path``)
+    share the saved scan: a new folder is only looked over for ``*.dist-info`` and
+    ``*.egg-info``. A folder that held no distribution at the scan is not watched: a
+    distribution put there later (``pip install --target``) is seen at the next change
+    elsewhere.
     """
     global _packages_cache
     if _packages_cache is not None:
         state, packages = _packages_cache
         if _still(state):
             return dict(packages)
-    key = [sys.executable, list(sys.path)]
+    key = [sys.executable]
     saved = _load_cached(cache_dir, "packages.json", key)
     if isinstance(saved, dict) and isinstance(saved.get("state"), list) and \
             _still(saved["state"]) and _is_package_map(saved.get("packages")):
@@ -192,12 +196,31 @@ def capture_packages(cache_dir: str | Path | None = None) -> dict[str, str]:
 
 
 def _still(state: list[list[Any]]) -> bool:
-    """Whether a saved :func:`_sys_path_state` still describes ``sys.path``."""
+    """Whether a saved :func:`_sys_path_state` still gives ``sys.path``'s distributions:
+    the folders that held some are on ``sys.path`` in the same order with the same
+    mtimes, and any folder on ``sys.path`` the state does not name holds none."""
     try:
-        holders = {entry for entry, mtime in state if mtime != NO_DISTS}
+        holders = [entry for entry, mtime in state if mtime != NO_DISTS]
+        known = {entry for entry, _ in state}
     except (TypeError, ValueError):
         return False
-    return _sys_path_state(holders) == state
+    held = set(holders)
+    if [entry for entry in sys.path if entry in held] != holders:
+        return False
+    current = {entry: mtime for entry, mtime in _sys_path_state(held)}
+    if any(current[entry] != mtime for entry, mtime in state if entry in held):
+        return False
+    return not any(_holds_distributions(e) for e in sys.path if e not in known)
+
+
+def _holds_distributions(entry: str) -> bool:
+    """Whether a ``sys.path`` folder has a ``*.dist-info`` or ``*.egg-info`` in it (what
+    ``importlib.metadata`` finds distributions by)."""
+    try:
+        with os.scandir(entry or ".") as it:
+            return any(e.name.endswith((".dist-info", ".egg-info")) for e in it)
+    except OSError:  # missing, a zip file, unreadable
+        return False
 
 
 def _is_package_map(value: Any) -> bool:
