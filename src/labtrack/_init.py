@@ -107,7 +107,7 @@ def init(
         else:  # `labtrack run` owns the run: it captures environment and system metrics
             s.disable_stats = s.disable_env = s.disable_git = True
     log_path = run_log_path(s, run_id, s.run_stream)
-    exists = log_path.exists() and log_path.stat().st_size > 0
+    exists = _size(log_path) > 0
     if side:
         exists = exists or run_log_path(s, run_id).exists()
     if resume in ("must",) and not exists:
@@ -121,8 +121,7 @@ def init(
             "or leave id unset for a new run"
         )
     try:
-        s.runs_dir.mkdir(parents=True, exist_ok=True)
-        log = RunLogWriter(log_path)
+        log = RunLogWriter(log_path)  # creates runs/ and runs/<id>/ as needed
     except ConflictError:
         raise
     except OSError as err:
@@ -214,11 +213,26 @@ def init(
     return run
 
 
-def _user() -> str | None:
+def _size(path: Path) -> int:
     try:
-        return getpass.getuser()
-    except Exception:  # noqa: BLE001 - no user name in some containers
-        return None
+        return os.stat(path).st_size
+    except OSError:
+        return -1
+
+
+_users: dict[tuple[str | None, ...], str | None] = {}
+
+
+def _user() -> str | None:
+    """``getpass.getuser()``, remembered while the variables it reads are unchanged
+    (its password-database lookup costs ~30 us per run)."""
+    key = tuple(os.environ.get(n) for n in ("LOGNAME", "USER", "LNAME", "USERNAME"))
+    if key not in _users:
+        try:
+            _users[key] = getpass.getuser()
+        except Exception:  # noqa: BLE001 - no user name in some containers
+            _users[key] = None
+    return _users[key]
 
 
 def _warn_unknown(kwargs: dict[str, Any]) -> None:

@@ -139,8 +139,11 @@ class RunLogWriter:
         import fcntl
 
         self.path = Path(path)
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        self._fh: IO[bytes] = open(self.path, "a+b")  # noqa: SIM115 - closed in close()
+        try:
+            self._fh: IO[bytes] = open(self.path, "a+b")  # noqa: SIM115 - closed in close()
+        except FileNotFoundError:  # a new run: its folder (and maybe runs/) is made here
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            self._fh = open(self.path, "a+b")  # noqa: SIM115 - closed in close()
         try:
             fcntl.flock(self._fh.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
@@ -156,8 +159,7 @@ class RunLogWriter:
     def _recover(self) -> None:
         size = os.fstat(self._fh.fileno()).st_size
         if size == 0:
-            self._fh.write(FILE_MAGIC)
-            self._fh.flush()
+            self._fh.write(FILE_MAGIC)  # written out with the first record
             return
         scan = ScanResult(0, 0, False)
         for record in iter_records(self.path, with_blobs=False, scan=scan):
