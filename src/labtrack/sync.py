@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .errors import RunLogError, StoreError
+from .errors import NotFoundError, RunLogError, StoreError
 from .runlog import ScanResult, iter_records
 from .settings import Settings
 
@@ -74,6 +74,14 @@ def replay_artifact_events(store: Any, report: SyncReport) -> None:
                                     aliases=event.get("aliases") or (),
                                     run_id=run_id if event["kind"] == "logged" else None,
                                     version=event.get("version"))
+            elif event["kind"] == "logged":  # content logged again: the version exists
+                found = _version_by_digest(index, event)
+                if found is None:
+                    raise NotFoundError("no event of the run logs holds its manifest")
+                index.commit(event["project"], event["name"], found["type"],
+                             index.files(int(found["id"])), event["digest"],
+                             aliases=event.get("aliases") or (), run_id=run_id)
+                continue
             else:
                 info = index.resolve(f"{event['name']}", project=event["project"])
                 if info.get("digest") != event.get("digest"):
@@ -85,6 +93,15 @@ def replay_artifact_events(store: Any, report: SyncReport) -> None:
 
             print(f"labtrack: run {run_id}: could not restore artifact "
                   f"{event.get('name')}: {err}", file=sys.stderr)
+
+
+def _version_by_digest(index: Any, event: dict[str, Any]) -> dict[str, Any] | None:
+    """The version of ``event``'s artifact whose digest is the event's, if restored."""
+    try:
+        versions = index.versions(event["project"], event["name"])
+    except NotFoundError:
+        return None
+    return next((v for v in versions if v.get("digest") == event.get("digest")), None)
 
 
 def sync_run(store: object, run_id: str, run_dir: Path, report: SyncReport) -> int:

@@ -195,6 +195,34 @@ def test_blob_store_reads_many_and_checks_digests_at_once(tmp_path):
             store.missing([*digests, bad])
 
 
+def test_digest_cache_packs_stat_keys_and_drops_the_old_layout(tmp_path):
+    import contextlib
+    import sqlite3
+
+    db = tmp_path / "digests.sqlite"
+    with contextlib.closing(sqlite3.connect(db)) as conn, conn:  # the layout before v2
+        conn.execute("CREATE TABLE digests (path TEXT PRIMARY KEY, size INTEGER, "
+                     "mtime_ns INTEGER, ctime_ns INTEGER, ino INTEGER, dev INTEGER, "
+                     "digest TEXT)")
+    path = tmp_path / "f.txt"
+    path.write_text("x")
+    cache = _hashcache.DigestCache(db)
+    cache.put(str(path), os.stat(path), _sha(b"x"))
+    cache.flush()
+    assert cache.get(str(path), os.stat(path)) == _sha(b"x")
+    row = cache.lookup([str(path)])[str(path)]
+    assert row[1] == _hashcache.pack_key(*stat_key(os.stat(path))) and len(row[1]) == 40
+    path.write_text("y")  # a new mtime/size: the entry no longer matches
+    assert cache.get(str(path), os.stat(path)) is None
+    cache.close()
+    with contextlib.closing(sqlite3.connect(db)) as conn:
+        tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master")}
+    assert "digests" not in tables and "digests_v2" in tables
+    # numbers past 64 bits (not on Linux) are spelled out, still comparable
+    assert _hashcache.pack_key(1, 2, 3, 2**70, 5) == _hashcache.pack_key(1, 2, 3, 2**70, 5)
+    assert _hashcache.pack_key(1, 2, 3, 2**70, 5) != _hashcache.pack_key(1, 2, 3, 2**70, 6)
+
+
 def test_no_gc_leaves_the_collector_as_it_found_it():
     assert gc.isenabled()
     with no_gc():

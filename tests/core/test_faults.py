@@ -14,8 +14,9 @@ from pathlib import Path
 import pytest
 
 import labtrack
+from labtrack.artifacts import views
 from labtrack.errors import ConflictError, StoreCorruptError, StoreReadOnlyError
-from labtrack.runlog import ScanResult, iter_records
+from labtrack.runlog import ScanResult, iter_records, read_records
 from labtrack.sync import sync
 
 
@@ -279,6 +280,34 @@ def test_rebuild_restores_artifacts_and_lineage(store_dir: Path, tmp_path: Path)
     assert v0.logged_by() == "producer" and v0.used_by() == ["consumer"]
     assert sync(store_dir, rebuild=True).runs == 2  # replay again: same result
     assert api.artifact("art/table:v1").version == "v1"
+
+
+def test_rebuild_restores_content_logged_again_without_its_manifest(
+        store_dir: Path, tmp_path: Path) -> None:
+    data = tmp_path / "d"
+    data.mkdir()
+    for i in range(150):
+        (data / f"f{i}.txt").write_text(str(i))
+    first = labtrack.init(project="art", id="first")
+    art = labtrack.Artifact("files", type="dataset")
+    art.add_dir(data)
+    first.log_artifact(art)
+    first.finish()
+    again = labtrack.init(project="art", id="again")
+    same = labtrack.Artifact("files", type="dataset")
+    same.add_dir(data)
+    again.log_artifact(same, aliases=["prod"])
+    again.finish()
+    events = [e for r in read_records(store_dir / "runs" / "again" / "run.log")
+              for e in r.header.get("artifact_events", ())]
+    assert events and "entries" not in events[0]  # the first run's log holds the manifest
+    assert not sync(store_dir, rebuild=True).errors
+    api = labtrack.Api()
+    v0 = api.artifact("art/files:v0")
+    assert "prod" in v0.aliases and len(v0.manifest) == 150
+    for run_id in ("first", "again"):  # both runs logged it: both lineage edges are back
+        logged = views.run_artifacts(api.store, run_id)["logged"]
+        assert [v["version"] for v in logged] == [0]
 
 
 def test_edits_survive_a_rebuild(store_dir: Path) -> None:

@@ -31,7 +31,11 @@ class Backend:
         self.dir = Path(dir).expanduser()
         self._store = store
         self._index: Any = None
-        self.blobs = LocalBlobStore(Settings(dir=self.dir).blobs_dir)
+        self._remote: Any = None
+        self._remote_checked = False
+        settings = Settings(dir=self.dir)
+        self.busy_timeout = settings.busy_timeout
+        self.blobs = LocalBlobStore(settings.blobs_dir)
         self.cache_root = self.dir / "artifacts-cache"
         self.digests = DigestCache(self.cache_root / "digests.sqlite")
 
@@ -75,14 +79,43 @@ class Backend:
     def index(self) -> Any:
         """The :class:`~labtrack.artifacts.index.ArtifactIndex` of this store."""
         if self._index is None:
-            from .remote import remote_index
-
-            self._index = remote_index(self)  # team server (LABTRACK_URL), else local
+            self._index = self._remote_index()  # team server (LABTRACK_URL), else local
         if self._index is None:
             from .index import ArtifactIndex
 
             self._index = ArtifactIndex(self.store, self.blobs)
         return self._index
+
+    def _remote_index(self) -> Any:
+        """The team server's index when this backend logs to one, else None (asked once)."""
+        if not self._remote_checked:
+            from .remote import remote_index
+
+            self._remote = remote_index(self)
+            self._remote_checked = True
+        return self._remote
+
+    def commit(self, project: str, name: str, type: str, entries: list[dict[str, Any]],
+               digest: str, **options: Any) -> dict[str, Any]:
+        """Commit a version: :meth:`ArtifactIndex.commit
+        <labtrack.artifacts.index.ArtifactIndex.commit>`, same arguments and result.
+
+        A local SQLite index on the current schema, opened by directory (not an
+        ``Api``'s open store), is written with the standard library's ``sqlite3``
+        (:mod:`._litecommit`): a process that only logs artifacts never imports
+        SQLAlchemy. ``LABTRACK_SQLALCHEMY_SINK=1`` turns that off (for comparisons).
+        """
+        if self._store is None and not os.environ.get("LABTRACK_SQLALCHEMY_SINK") \
+                and self._remote_index() is None:
+            from . import _litecommit
+
+            info = _litecommit.commit(self.dir / "labtrack.db", self.blobs, self.busy_timeout,
+                                      project, name, type, entries, digest, **options)
+            if info is not None:
+                return info
+        result: dict[str, Any] = self.index.commit(project, name, type, entries, digest,
+                                                   **options)
+        return result
 
     def default_root(self, project: str, name: str, version: int) -> Path:
         """Where a version is downloaded when no root is given."""

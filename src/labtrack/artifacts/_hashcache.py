@@ -6,6 +6,11 @@ Logging a directory again reads no unchanged file; downloading a cached version
 re-hashes no blob whose stat is unchanged since it was last verified. A write to
 a file changes its mtime and ctime, so a stale entry is never used. The cache is
 only an optimisation: any error reading or writing it is ignored.
+
+The five stat numbers are kept packed in one 40-byte ``BLOB`` (:func:`pack_key`):
+a re-log of 10,000 files reads them all back, and three columns a row instead of
+seven took 14 ms instead of 23-42 ms to fetch and compare (bench/ARTIFACTS.md).
+The table is ``digests_v2``; the older ``digests`` table (a column each) is dropped.
 """
 
 from __future__ import annotations
@@ -13,21 +18,29 @@ from __future__ import annotations
 import contextlib
 import os
 import sqlite3
+import struct
 import threading
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
 from ..blobs.local import stat_key
 
-_SCHEMA = """CREATE TABLE IF NOT EXISTS digests (
-    path TEXT PRIMARY KEY, size INTEGER, mtime_ns INTEGER, ctime_ns INTEGER,
-    ino INTEGER, dev INTEGER, digest TEXT)"""
+_SCHEMA = """CREATE TABLE IF NOT EXISTS digests_v2 (
+    path TEXT PRIMARY KEY, stat BLOB NOT NULL, digest TEXT NOT NULL)"""
 
-
-# (path, size, mtime_ns, ctime_ns, inode, device, digest): row[1:6] is the stat key
-CacheRow = tuple[str, int, int, int, int, int, str]
-_SELECT = "SELECT path, size, mtime_ns, ctime_ns, ino, dev, digest FROM digests"
+# (path, pack_key(stat key), digest)
+CacheRow = tuple[str, bytes, str]
+_SELECT = "SELECT path, stat, digest FROM digests_v2"
 _RANGE_MIN = 1000  # paths from which a folder's key range is worth a look
+_KEY = struct.Struct("<qqqQQ")  # size, mtime_ns, ctime_ns (signed), inode, device
+
+
+def pack_key(size: int, mtime_ns: int, ctime_ns: int, ino: int, dev: int) -> bytes:
+    """A stat key (:func:`~labtrack.blobs.local.stat_key`) as the cache stores it."""
+    try:
+        return _KEY.pack(size, mtime_ns, ctime_ns, ino, dev)
+    except struct.error:  # a number past 64 bits (not on Linux): spelled out instead
+        return repr((size, mtime_ns, ctime_ns, ino, dev)).encode()
 
 
 def _folder_range(paths: Sequence[str]) -> tuple[str, str] | None:
@@ -49,9 +62,9 @@ def _folder_range(paths: Sequence[str]) -> tuple[str, str] | None:
 
 def matches(known: CacheRow | None, st: os.stat_result) -> str | None:
     """The digest in a :meth:`DigestCache.lookup` row if the stat still matches."""
-    if known is None or known[1:6] != stat_key(st):
+    if known is None or known[1] != pack_key(*stat_key(st)):
         return None
-    return known[6]
+    return known[2]
 
 
 class DigestCache:
@@ -61,7 +74,7 @@ class DigestCache:
         self.path = Path(path) if path is not None else None
         self._conn: sqlite3.Connection | None = None
         self._lock = threading.Lock()
-        self._pending: list[tuple[str, int, int, int, int, int, str]] = []
+        self._pending: list[CacheRow] = []
         self._broken = path is None
 
     def _connect(self) -> sqlite3.Connection | None:
@@ -76,6 +89,7 @@ class DigestCache:
                 conn.execute("PRAGMA journal_mode=WAL")
                 conn.execute("PRAGMA synchronous=OFF")
                 conn.execute(_SCHEMA)
+                conn.execute("DROP TABLE IF EXISTS digests")  # the unpacked layout
                 self._conn = conn
             except (sqlite3.Error, OSError):
                 self._broken = True
@@ -89,18 +103,14 @@ class DigestCache:
             if conn is None:
                 return None
             try:
-                row = conn.execute(
-                    "SELECT size, mtime_ns, ctime_ns, ino, dev, digest FROM digests "
-                    "WHERE path = ?", (path,)).fetchone()
+                row = conn.execute(f"{_SELECT} WHERE path = ?", (path,)).fetchone()
             except sqlite3.Error:
                 return None
-        if row is None or tuple(row[:5]) != stat_key(st):
-            return None
-        return str(row[5])
+        return matches(row, st)
 
     def lookup(self, paths: Sequence[str]) -> dict[str, CacheRow]:
         """What the cache holds for many paths at once: ``{path: row}``, a row being
-        ``(path, size, mtime_ns, ctime_ns, inode, device, digest)``.
+        ``(path, pack_key(stat key), digest)``.
 
         Compare with :func:`matches`; one query per 500 paths instead of one per path,
         or, for thousands of files in one folder tree (``add_dir``) that the cache holds
@@ -117,7 +127,7 @@ class DigestCache:
             try:
                 span = _folder_range(paths) if len(paths) >= _RANGE_MIN else None
                 if span is not None and conn.execute(
-                        "SELECT count(*) FROM digests WHERE path >= ? AND path < ?",
+                        "SELECT count(*) FROM digests_v2 WHERE path >= ? AND path < ?",
                         span).fetchone()[0] <= 2 * len(paths):
                     rows = conn.execute(f"{_SELECT} WHERE path >= ? AND path < ?",
                                         span).fetchall()
@@ -145,7 +155,7 @@ class DigestCache:
         :func:`labtrack.blobs.local.stat_key` of the file (size, mtime, ctime, inode,
         device)."""
         with self._lock:
-            self._pending.extend((p, *key, d) for p, key, d in items)
+            self._pending.extend((p, pack_key(*key), d) for p, key, d in items)
 
     def flush(self) -> None:
         """Write remembered digests in one transaction."""
@@ -157,8 +167,8 @@ class DigestCache:
             try:
                 conn.execute("BEGIN IMMEDIATE")
                 conn.executemany(
-                    "INSERT OR REPLACE INTO digests (path, size, mtime_ns, ctime_ns, ino, dev, "
-                    "digest) VALUES (?, ?, ?, ?, ?, ?, ?)", rows)
+                    "INSERT OR REPLACE INTO digests_v2 (path, stat, digest) VALUES (?, ?, ?)",
+                    rows)
                 conn.execute("COMMIT")
             except (sqlite3.Error, ValueError):  # ValueError: a path SQLite cannot encode
                 with contextlib.suppress(sqlite3.Error):

@@ -15,20 +15,47 @@ Files are read when the artifact is logged, not when they are added.
 from __future__ import annotations
 
 import contextlib
+import operator
 import os
 import shutil
 import stat
 import tempfile
 import weakref
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, Any, overload
 
 from .._jsonsafe import to_jsonable
 from ..errors import ArtifactError, UsageError
 from . import _names
 from ._backend import Backend, progress
 from ._nogc import no_gc
+
+
+class _Entries(Sequence["ArtifactEntry"]):
+    """The entries ``add_dir`` added, each made into an :class:`ArtifactEntry` on access."""
+
+    __slots__ = ("_artifact", "_data")
+
+    def __init__(self, artifact: Artifact, data: list[dict[str, Any]]) -> None:
+        self._artifact = artifact
+        self._data = data
+
+    def __len__(self) -> int:
+        return len(self._data)
+
+    @overload
+    def __getitem__(self, index: int) -> ArtifactEntry: ...
+    @overload
+    def __getitem__(self, index: slice) -> list[ArtifactEntry]: ...
+
+    def __getitem__(self, index: int | slice) -> ArtifactEntry | list[ArtifactEntry]:
+        if isinstance(index, slice):
+            return [ArtifactEntry(self._artifact, d) for d in self._data[index]]
+        return ArtifactEntry(self._artifact, self._data[index])
+
+    def __repr__(self) -> str:
+        return f"<{len(self)} artifact entries>"
 
 
 class ArtifactEntry:
@@ -248,12 +275,13 @@ class Artifact:
 
     def add_dir(self, local_path: str | os.PathLike[str], name: str | None = None,
                 skip_cache: bool = False, policy: str = "immutable",
-                merge: bool = False) -> list[ArtifactEntry]:
+                merge: bool = False) -> Sequence[ArtifactEntry]:
         """Add every file under a directory, under ``name/`` (default: at the root).
 
         The folders are listed now; the files are stat'ed and read when the artifact
         is logged (a symbolic link to a file counts as that file; links to folders
-        are not followed).
+        are not followed). Returns the entries added, in listing order (made as they
+        are looked at: a folder of 10,000 files does not cost 10,000 objects).
 
         Raises:
             ArtifactError: the directory does not exist or cannot be listed, or holds
@@ -265,7 +293,7 @@ class Artifact:
         if not os.path.isdir(root):
             raise ArtifactError(f"add_dir: {root} is not a directory")
         prefix = _names.check_entry_path(name) + "/" if name else ""
-        added = []
+        added: list[dict[str, Any]] = []
         pending = self._pending
         with no_gc():
             for rel, full in _files_under(os.path.abspath(root)):
@@ -274,8 +302,8 @@ class Artifact:
                     entry_path = _names.check_entry_path(entry_path)
                 entry: dict[str, Any] = {"path": entry_path, "local": full, "size": None}
                 pending[entry_path] = entry
-                added.append(ArtifactEntry(self, entry))
-        return added
+                added.append(entry)
+        return _Entries(self, added)
 
     def add_reference(self, uri: str, name: str | None = None, checksum: bool = True,
                       max_objects: int | None = None) -> list[ArtifactEntry]:
@@ -500,8 +528,8 @@ class Artifact:
     # -- logging (called by run_api) ----------------------------------------------------
     def _log(self, backend: Backend, project: str, run_id: str | None,
              aliases: list[str] | None) -> Artifact:
+        from ._errors import MissingBlobsError
         from ._transfer import manifest_digest, store_files
-        from .index import MissingBlobsError
 
         wanted = [_names.check_alias(a) for a in (aliases or []) if a != "latest"]
         if self._info is not None:
@@ -512,22 +540,23 @@ class Artifact:
             digest = manifest_digest(entries)
             for attempt in range(2):
                 try:
-                    info = backend.index.commit(
+                    info = backend.commit(
                         project, self._name, self._type, entries, digest,
                         description=self.description, metadata=self._metadata,
                         aliases=wanted, run_id=run_id)
                     break
-                except MissingBlobsError:
+                except MissingBlobsError:  # freed by a concurrent delete, or by hand
                     if attempt or self._info is not None:
                         raise
                     local = [(e["path"], self._pending[e["path"]]["local"]) for e in entries
                              if not e.get("ref")]
-                    store_files(backend, local)
+                    store_files(backend, local)  # checks cached digests' blobs this time
         self._bind(backend, info)
         self._committed = {"project": project, "name": self._name, "type": self._type,
                            "digest": digest, "entries": entries,
                            "description": self.description, "metadata": self._metadata,
-                           "aliases": wanted, "version": info.get("version")}
+                           "aliases": wanted, "version": info.get("version"),
+                           "created": bool(info.get("created", True))}
         return self
 
     def _stage(self, backend: Backend) -> list[dict[str, Any]]:
@@ -540,7 +569,8 @@ class Artifact:
             stats = stat_files(local)  # once, now: the files are logged as they are now
         total = sum(key[0] for key in stats if key is not None)
         with progress(total, f"logging {self._name}") as advance:
-            stored = store_files(backend, local, advance, stats=stats)
+            # the commit checks the blobs of a new version; an existing one holds its own
+            stored = store_files(backend, local, advance, stats=stats, check_cached=False)
         with no_gc():
             return [{"path": path, "digest": stored[path][0], "size": stored[path][1],
                      "ref": None} if e.get("local") else
@@ -573,7 +603,7 @@ def _files_under(root: str) -> Iterator[tuple[str, str]]:
         folder, rel = stack.pop()
         try:
             with os.scandir(folder) as listing:
-                found = sorted(listing, key=_by_name)
+                found = sorted(listing, key=_BY_NAME)
         except OSError as err:
             raise ArtifactError(f"add_dir: cannot list {err.filename or folder}: "
                                 f"{err.strerror}") from None
@@ -602,8 +632,7 @@ def _files_under(root: str) -> Iterator[tuple[str, str]]:
         stack.extend(reversed(folders))
 
 
-def _by_name(item: os.DirEntry[str]) -> str:
-    return item.name
+_BY_NAME = operator.attrgetter("name")  # a C-level sort key (10,000 files: ~10 ms less)
 
 
 def _default_dir() -> Path:

@@ -22,9 +22,10 @@ from sqlalchemy import Connection, and_, delete, func, insert, or_, select, upda
 from sqlalchemy import exc as sa_exc
 
 from ..blobs import LocalBlobStore
-from ..errors import ArtifactError, ConflictError, NotFoundError, StoreError, UsageError
+from ..errors import ConflictError, NotFoundError, StoreError, UsageError
 from ..store import schema
 from . import _names
+from ._errors import MissingBlobsError as MissingBlobsError  # its home before _errors
 from .tables import artifact_aliases as aliases_t
 from .tables import artifact_collections as coll_t
 from .tables import artifact_files as files_t
@@ -40,15 +41,6 @@ VERSION_COLUMNS = [
     vers_t.c.digest, vers_t.c.size, vers_t.c.file_count, vers_t.c.description,
     vers_t.c.metadata, vers_t.c.state, vers_t.c.created_at, vers_t.c.created_by,
 ]
-
-
-class MissingBlobsError(ArtifactError):
-    """A commit names blobs the blob store does not hold (upload them, then retry)."""
-
-    def __init__(self, digests: list[str]) -> None:
-        self.digests = digests
-        super().__init__(f"{len(digests)} file(s) of the artifact are not in the blob store "
-                         f"(first: {digests[0]}); they were removed while it was being logged")
 
 
 def _chunks(items: Sequence[Any], size: int = _BATCH) -> Iterable[Sequence[Any]]:

@@ -142,10 +142,10 @@ def link_artifact(run: Any, artifact: Artifact, target_path: str,
     from ._transfer import manifest_digest
 
     entries = [dict(e) for e in artifact.manifest]
-    info = backend.index.commit(project, target.collection_name, target.type, entries,
-                                manifest_digest(entries), description=target.description,
-                                metadata=target.metadata, aliases=aliases or [],
-                                run_id=_run_id(run))
+    info = backend.commit(project, target.collection_name, target.type, entries,
+                          manifest_digest(entries), description=target.description,
+                          metadata=target.metadata, aliases=aliases or [],
+                          run_id=_run_id(run))
     target._bind(backend, info)
     return target
 
@@ -173,6 +173,15 @@ def _record_event(run: Any, kind: str, art: Artifact) -> None:
     if kind == "logged" and committed is not None:
         event.update(committed)
         event["kind"] = kind
-        # the manifest is ours (str, int, None): no conversion pass over thousands of entries
-        ready = {"entries": event.pop("entries")}
+        entries = event.pop("entries")
+        if event.pop("created", True):
+            # the manifest is ours (str, int, None): no conversion pass over its entries
+            ready = {"entries": entries}
+        # else: the same content again; the event that made the version holds its manifest
+        # (a rebuild finds the version by digest: sync.replay_artifact_events)
     add("artifact_events", event, ready)
+    writer = getattr(run, "_writer", None)
+    if writer is not None and ready is not None and len(ready["entries"]) > 100:
+        # a long manifest (1 MB of JSON for 10,000 files) is written now, not by the
+        # flusher beside whatever the script does next
+        writer.flush_safely()
