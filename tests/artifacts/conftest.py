@@ -5,6 +5,8 @@ from __future__ import annotations
 import contextlib
 import os
 import sqlite3
+import subprocess
+import sys
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -112,3 +114,16 @@ def small_blobs(store_dir: Path) -> Callable[[], dict[str, bytes]]:
 def tamper(store_dir: Path) -> Callable[[str, bytes], None]:
     """``tamper(digest, data)``: :func:`tamper_blob` in the test's store."""
     return lambda digest, data: tamper_blob(store_dir, digest, data)
+
+
+def race(script: str, go: Path, argvs: list[list[str]], timeout: float = 120) -> list[str]:
+    """Run ``python -c script *argv`` once per argv, let them all start, then create
+    ``go`` (the scripts wait for it) so they race; returns their stdouts (each must exit 0)."""
+    procs = [subprocess.Popen([sys.executable, "-c", script, *argv], stdout=subprocess.PIPE,
+                              stderr=subprocess.PIPE, text=True) for argv in argvs]
+    time.sleep(0.5)
+    go.write_text("go")
+    outputs = [p.communicate(timeout=timeout) for p in procs]
+    for proc, (_, err) in zip(procs, outputs, strict=True):
+        assert proc.returncode == 0, err
+    return [out for out, _ in outputs]

@@ -15,6 +15,8 @@ import labtrack
 from labtrack.blobs import LocalBlobStore
 from labtrack.errors import NotFoundError
 
+from .conftest import race
+
 LOGGER = """
 import os, sys, time, labtrack
 store, tag, go, count = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4])
@@ -35,15 +37,8 @@ run.finish()
 
 def test_two_processes_logging_the_same_name(store_dir, tmp_path):
     go = tmp_path / "go"
-    procs = [subprocess.Popen([sys.executable, "-c", LOGGER, str(store_dir), tag, str(go), "4"],
-                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-             for tag in ("a", "b")]
-    time.sleep(0.5)
-    go.write_text("go")
-    outputs = [p.communicate(timeout=120) for p in procs]
-    for proc, (_, err) in zip(procs, outputs, strict=True):
-        assert proc.returncode == 0, err
-    reported = sorted(v for out, _ in outputs for v in out.split())
+    outputs = race(LOGGER, go, [[str(store_dir), tag, str(go), "4"] for tag in ("a", "b")])
+    reported = sorted(v for out in outputs for v in out.split())
     assert reported == sorted(f"v{i}" for i in range(8))  # every version once, none lost
     api = labtrack.Api(store_dir)
     versions = api.artifacts("dataset", "proj/shared")

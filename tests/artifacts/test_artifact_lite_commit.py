@@ -6,7 +6,6 @@ import contextlib
 import sqlite3
 import subprocess
 import sys
-import time
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +19,8 @@ from labtrack.artifacts.tables import TABLES
 from labtrack.blobs import LocalBlobStore
 from labtrack.errors import UsageError
 from labtrack.store import open_store
+
+from .conftest import race
 
 TIMES = {"created_at", "updated_at"}
 
@@ -171,15 +172,8 @@ run.finish()
 def test_concurrent_loggers_on_the_stdlib_path_get_distinct_versions(store_dir, tmp_path):
     labtrack.init(project="setup", dir=store_dir).finish()
     go = tmp_path / "go"
-    procs = [subprocess.Popen([sys.executable, "-c", CONCURRENT, str(store_dir), tag, str(go)],
-                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-             for tag in ("a", "b")]
-    time.sleep(0.5)
-    go.write_text("go")
-    outputs = [p.communicate(timeout=120) for p in procs]
-    for proc, (_, err) in zip(procs, outputs, strict=True):
-        assert proc.returncode == 0, err
-    assert sorted(v for out, _ in outputs for v in out.split()) == \
+    outputs = race(CONCURRENT, go, [[str(store_dir), tag, str(go)] for tag in ("a", "b")])
+    assert sorted(v for out in outputs for v in out.split()) == \
         sorted(f"v{i}" for i in range(10))
     versions = labtrack.Api(store_dir).artifacts("dataset", "proj/shared")
     contents = {Path(v.file()).read_text() for v in versions}

@@ -9,7 +9,6 @@ import signal
 import sqlite3
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
@@ -18,6 +17,8 @@ import labtrack
 from labtrack.blobs import LocalBlobStore
 from labtrack.blobs.local import SMALL_MAX
 from labtrack.errors import NotFoundError
+
+from .conftest import race
 
 
 def _digest(data: bytes) -> str:
@@ -140,15 +141,9 @@ run.finish()
 
 def test_two_processes_logging_small_files_at_once(store_dir, tmp_path, small_blobs):
     go = tmp_path / "go"
-    procs = [subprocess.Popen([sys.executable, "-c", MANY, str(store_dir), tag, str(go),
-                               str(tmp_path / "src")],
-                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-             for tag in ("a", "b")]
-    time.sleep(0.5)
-    go.write_text("go")
-    outputs = [p.communicate(timeout=180) for p in procs]
-    for proc, (out, err) in zip(procs, outputs, strict=True):
-        assert proc.returncode == 0, err
+    outputs = race(MANY, go, [[str(store_dir), tag, str(go), str(tmp_path / "src")]
+                              for tag in ("a", "b")], timeout=180)
+    for out in outputs:
         assert out.split() == ["v0", "v1", "v2"]
     assert len(small_blobs()) == 2 * 3 * 300
     api = labtrack.Api(store_dir)
