@@ -73,7 +73,7 @@ def _kind(value: Any) -> str:
 
 
 class Writer:
-    """Owns the row buffer, the series stats and the writer thread of one run."""
+    """Owns the row buffer, the series stats and the flushing of one run (see flusher.py)."""
 
     def __init__(
         self,

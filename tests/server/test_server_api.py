@@ -188,7 +188,7 @@ def test_live_states_follow_a_running_run(client: Any, make_run: Any) -> None:
     done = make_run(name="done")
     run = labtrack.init(project="proj", name="live", reinit="create_new")
     run.log({"loss": 1.0})
-    run._writer.flush()  # what the writer thread does at least once a second
+    run._writer.flush()  # what the flusher thread does at least once a second
     states = {s["name"]: s for s in client.get("/api/v1/live",
                                                params={"runs": f"{run.id},{done}"}).json()}
     assert states["live"]["state"] == "running" and states["done"]["state"] == "finished"
