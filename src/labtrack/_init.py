@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import getpass
 import os
 import sys
 import time
@@ -11,7 +10,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from . import _current, _lifecycle
-from ._hostinfo import hostname
+from ._hostinfo import hostname, user
 from ._names import new_run_id, new_run_name, valid_run_id
 from ._run import Run, run_log_path
 from ._summary import Stats
@@ -143,7 +142,7 @@ def init(
     meta.update(
         project=project, name=run_name, created_at=meta.get("created_at", now),
         host=hostname(), pid=os.getpid(),
-        owner=entity or meta.get("owner") or _user(),
+        owner=entity or meta.get("owner") or user(),
     )
     for key, value in (("group", group), ("job_type", job_type), ("notes", notes)):
         if value is not None:
@@ -218,21 +217,6 @@ def _size(path: Path) -> int:
         return os.stat(path).st_size
     except OSError:
         return -1
-
-
-_users: dict[tuple[str | None, ...], str | None] = {}
-
-
-def _user() -> str | None:
-    """``getpass.getuser()``, remembered while the variables it reads are unchanged
-    (its password-database lookup costs ~30 us per run)."""
-    key = tuple(os.environ.get(n) for n in ("LOGNAME", "USER", "LNAME", "USERNAME"))
-    if key not in _users:
-        try:
-            _users[key] = getpass.getuser()
-        except Exception:  # noqa: BLE001 - no user name in some containers
-            _users[key] = None
-    return _users[key]
 
 
 def _warn_unknown(kwargs: dict[str, Any]) -> None:

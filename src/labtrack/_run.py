@@ -348,18 +348,23 @@ class Run:
         return parts
 
     def _add_event(self, key: str, event: dict[str, Any],
-                   json_ready: dict[str, Any] | None = None) -> None:
+                   json_ready: dict[str, Any] | None = None, now: bool = False) -> None:
         """Append an event (artifact logged/used ...) to the run's next log record.
 
         ``json_ready``: more fields the caller built as strict JSON already (a manifest of
-        10,000 entries), added without another conversion pass.
+        10,000 entries), added without another conversion pass. ``now``: write the record
+        on this thread before returning (a big event), not on the flusher beside whatever
+        the script does next.
         """
         value = to_jsonable(event)
         if json_ready:
             value.update(json_ready)
         with self._lock:
             self._once.setdefault(key, []).append(value)
-        self._writer.wake()
+        if now:
+            self._writer.flush_safely()
+        else:
+            self._writer.wake()
 
     def _set_once(self, key: str, value: Any, wake: bool = True) -> None:
         with self._lock:

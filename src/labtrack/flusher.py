@@ -92,9 +92,6 @@ class Flusher:
             self._cond.notify()
             return done
 
-    def alive(self) -> bool:
-        return self._thread is not None and self._thread.is_alive()
-
     def _next(self) -> tuple[list[Flushable], list[Flushable]]:
         """Wait until some writer needs warming up or flushing; return (warm, flush).
         Tasks (:meth:`call_soon`) run meanwhile, as they come."""

@@ -130,9 +130,6 @@ class Writer:
         cold = self._make_sink is not None and self.sink_key not in _warm_sinks
         flusher().register(self, warm=cold or "labtrack.store.chunks" not in sys.modules)
 
-    def is_alive(self) -> bool:
-        return not self._closed
-
     def wake(self) -> None:
         """Ask for a flush soon (new metadata, files or events to record)."""
         flusher().wake(self)
@@ -188,16 +185,8 @@ class Writer:
             flusher().wake(self)
             return False
         try:
-            flusher().forget(self)
-            if self._closed:
-                return not self._pending and not self._needs_resync
             self._deadline = deadline
-            try:
-                self.flush(final=True)
-            except Exception as err:  # noqa: BLE001 - finish() reports, never raises
-                self._warn_once("flush", f"writer error: {type(err).__name__}: {err}")
-            finally:
-                self._close()
+            self.flush_safely(final=True)  # nothing if the flusher made the last flush
         finally:
             self._flush_lock.release()
         return not self._pending and not self._needs_resync
@@ -552,7 +541,7 @@ class Writer:
     def _apply(self, sink: Sink, records: list[Record]) -> int:
         """``sink.apply``; in the last flush, within ``stop()``'s deadline where the sink
         can bound its wait (``apply_within``: the local index's busy timeout)."""
-        within = getattr(sink, "apply_within", None) if self._deadline is not None else None
+        within = getattr(sink, "apply_within", None)
         if within is None or self._deadline is None:
             return sink.apply(self.run_id, records, self.stream)
         return int(within(self.run_id, records, self.stream,

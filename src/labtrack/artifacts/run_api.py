@@ -179,9 +179,5 @@ def _record_event(run: Any, kind: str, art: Artifact) -> None:
             ready = {"entries": entries}
         # else: the same content again; the event that made the version holds its manifest
         # (a rebuild finds the version by digest: sync.replay_artifact_events)
-    add("artifact_events", event, ready)
-    writer = getattr(run, "_writer", None)
-    if writer is not None and ready is not None and len(ready["entries"]) > 100:
-        # a long manifest (1 MB of JSON for 10,000 files) is written now, not by the
-        # flusher beside whatever the script does next
-        writer.flush_safely()
+    # a long manifest (1 MB of JSON for 10,000 files) is written now
+    add("artifact_events", event, ready, now=ready is not None and len(ready["entries"]) > 100)

@@ -174,11 +174,12 @@ def collect_json_safe(settings: Settings | Any = None) -> dict[str, Any]:
         cwd: str | None = os.getcwd()
     except OSError:
         cwd = None
-    key = (disable_env, str(_cache_dir(settings)), cwd, tuple(sys.argv), _environ_key())
+    cache = _cache_dir(settings)
+    key = (disable_env, str(cache), cwd, tuple(sys.argv), _environ_key())
     packages: dict[str, str] | None = None
     if not disable_env:
         try:
-            packages = capture_packages(_cache_dir(settings))
+            packages = capture_packages(cache)
         except Exception:  # noqa: BLE001 - collect() below records the error
             packages = None
     last = _last_json_safe

@@ -5,7 +5,6 @@ Every function returns JSON-safe data and masks secrets (see :mod:`.secrets`).
 
 from __future__ import annotations
 
-import getpass
 import os
 import re
 import sys
@@ -13,7 +12,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from .._hostinfo import hostname
+from .._hostinfo import hostname, user
 from .secrets import is_secret_name, mask, mask_argv, strip_url_credentials
 
 # Variables recorded by name ...
@@ -283,13 +282,6 @@ def _cpu_model() -> str | None:
     return platform.processor() or None
 
 
-def _user() -> str | None:
-    try:
-        return getpass.getuser()
-    except Exception:  # no passwd entry for the uid (containers)
-        return None
-
-
 def _boot_id() -> str | None:
     try:
         with open("/proc/sys/kernel/random/boot_id", encoding="ascii") as fh:
@@ -315,7 +307,7 @@ def capture_machine(cache_dir: str | Path | None = None) -> dict[str, Any]:
         affinity: int | None = len(os.sched_getaffinity(0))
     except (AttributeError, OSError):
         affinity = None
-    key = [boot, hostname(), _user(), os.cpu_count(), affinity] if boot else None
+    key = [boot, hostname(), user(), os.cpu_count(), affinity] if boot else None
     if key is not None:
         if _machine_cache is not None and _machine_cache[0] == key:
             return dict(_machine_cache[1])
@@ -347,7 +339,7 @@ def _scan_machine(affinity: int | None) -> dict[str, Any]:
         "kernel": platform.release(),
         "arch": platform.machine(),
         "hostname": hostname(),
-        "user": _user(),
+        "user": user(),
         "cpu_model": _cpu_model(),
         "cpu_count_logical": os.cpu_count(),
         "cpu_count_physical": physical,

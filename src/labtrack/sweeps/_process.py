@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from labtrack._init import _user
+from labtrack._hostinfo import user
 from labtrack._names import new_run_name
 from labtrack.runlog import RunLogWriter, iter_records
 from labtrack.sweeps.command import build_command
@@ -77,7 +77,7 @@ def prepare(job: ChildRun) -> None:
     meta = {
         "project": job.project, "name": new_run_name(), "created_at": now,
         "sweep_id": job.sweep_id, "host": socket.gethostname(), "pid": None,
-        "owner": _user(),
+        "owner": user(),
     }
     log = RunLogWriter(job.run_dir / "run.log")
     try:
