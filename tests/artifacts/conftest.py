@@ -70,22 +70,43 @@ def blob_count(store_dir: Path) -> int:
 
 
 def read_small_blobs(store_dir: Path) -> dict[str, bytes]:
-    """``{digest: bytes}`` of the small-blob database (empty when it does not exist)."""
+    """``{digest: bytes}`` of the small blobs: read from the packs the index names (and
+    rows of the older in-database layout); empty when there is no index."""
     db = store_dir / "blobs" / "small.sqlite"
     if not db.exists():
         return {}
     with contextlib.closing(sqlite3.connect(db)) as conn:
-        return {bytes(d).hex(): bytes(data)
-                for d, data in conn.execute("SELECT digest, data FROM blobs")}
+        out = {bytes(d).hex(): bytes(data)
+               for d, data in conn.execute("SELECT digest, data FROM blobs")}
+        for digest, name, offset, size in conn.execute(
+                "SELECT k.digest, p.name, k.offset, k.size FROM packed k "
+                "JOIN packs p ON p.id = k.pack"):
+            with open(store_dir / "blobs" / "packs" / name, "rb") as fh:
+                fh.seek(offset)
+                out[bytes(digest).hex()] = fh.read(size)
+    return out
 
 
 def tamper_blob(store_dir: Path, digest: str, data: bytes) -> None:
-    """Replace a stored blob's bytes (in the database, or its file) behind labtrack's back."""
+    """Replace a stored blob's bytes (in its pack, or its file) behind labtrack's back.
+
+    Bytes of another size go to the end of the pack, and the index row follows them.
+    """
     db = store_dir / "blobs" / "small.sqlite"
     if digest in read_small_blobs(store_dir):
         with contextlib.closing(sqlite3.connect(db)) as conn, conn:
-            conn.execute("UPDATE blobs SET data = ? WHERE digest = ?",
-                         (data, bytes.fromhex(digest)))
+            name, offset, size = conn.execute(
+                "SELECT p.name, k.offset, k.size FROM packed k JOIN packs p ON p.id = k.pack "
+                "WHERE k.digest = ?", (bytes.fromhex(digest),)).fetchone()
+            pack = store_dir / "blobs" / "packs" / name
+            pack.chmod(0o644)
+            with open(pack, "r+b") as fh:
+                if len(data) != size:
+                    offset = fh.seek(0, os.SEEK_END)
+                    conn.execute("UPDATE packed SET offset = ?, size = ? WHERE digest = ?",
+                                 (offset, len(data), bytes.fromhex(digest)))
+                fh.seek(offset)
+                fh.write(data)
         return
     path = LocalBlobStore(store_dir / "blobs").path(digest)
     path.chmod(0o644)

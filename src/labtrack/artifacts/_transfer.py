@@ -4,7 +4,7 @@ Upload: every local file is stat'ed once when the artifact is logged
 (:func:`stat_files`; ``add_dir`` itself only lists folders). A file whose
 ``(size, mtime, ctime, inode, device)`` the digest cache knows, and whose blob
 exists, is not read at all. The others are read once, hashed and written into the
-blob store in the same pass: files up to 256 KiB into its database (one ``open``,
+blob store in the same pass: files up to 256 KiB into its packs (one ``open``,
 ``read``, ``fstat``, ``close`` each, the log-time stat standing for the "before" of
 the change check, see :meth:`LocalBlobStore.put_small_files`), in one batch of a
 few transactions; bigger ones as files (:meth:`LocalBlobStore.put_path`), on a few
@@ -13,7 +13,7 @@ threads when there are several (hashing and file I/O release the GIL).
 Download: a blob stored as a file is verified against its digest (skipped when
 the digest cache shows the blob unchanged since it was last verified), then
 hard-linked (or copied) into the target folder. Small blobs held in the blob
-store's database are read 500 at a time, checked against their digests and
+store's packs are read 500 at a time, checked against their digests and
 written out as read-only copies by a few threads (creating a file is mostly
 kernel time, which threads overlap); the digest cache then remembers each copy's
 stat. A folder already holding the right links or unchanged copies is left as is,
@@ -47,7 +47,7 @@ THREADED_MIN_AVG = 4 << 20  # average file size above which files are hashed on 
 BATCH = 1
 BIG_MIN = 1 << 20  # files from this size are streamed (and hashed on threads when several)
 COPY_WORKERS = 4  # threads writing small files out on download (mostly kernel time)
-COPY_CHUNK = 500  # small blobs read from the database per query
+COPY_CHUNK = 500  # small blobs read from the packs per query
 COPY_CHUNK_BYTES = 4 << 20  # ... and at most this many bytes (memory: a few chunks in flight)
 COPY_INLINE = 32  # up to this many small files are written on the calling thread
 
@@ -123,8 +123,8 @@ def store_files(backend: Backend, files: Sequence[tuple[str, str]],
                 check_cached: bool = True) -> dict[str, tuple[str, int]]:
     """Store local files as blobs: ``[(entry path, local path)] -> {entry path: (digest, size)}``.
 
-    Small files go into the blob store's database in a few transactions (one
-    :meth:`~labtrack.blobs.local.LocalBlobStore.batch`), committed before this
+    Small files go into the blob store's packs, one per 16 MiB (one
+    :meth:`~labtrack.blobs.local.LocalBlobStore.batch`), stored before this
     returns. ``stats`` are the files' :func:`stat_files`, taken now (at log time) by
     the caller; without them they are taken here. A file that changed since its stat
     is read again and stored as it is now.
@@ -203,7 +203,7 @@ def _sort_out(backend: Backend, files: Sequence[tuple[str, str]],
               check_cached: bool) -> tuple[list[tuple[str, str, StatKey]], list[Local],
                                            list[Local]]:
     """Fill ``results`` with the files the digest cache vouches for; the others as
-    ``(small, big, rest)``: small ones with their stat keys (for the database), big
+    ``(small, big, rest)``: small ones with their stat keys (for the packs), big
     ones (streamed on threads when several), and the rest (one by one)."""
     small: list[tuple[str, str, StatKey]] = []
     big: list[Local] = []
@@ -321,7 +321,7 @@ def _targets(root: Path, entries: Sequence[dict[str, Any]]) -> list[str]:
 def materialize(backend: Backend, entries: Sequence[dict[str, Any]], root: Path,
                 label: str, progress: Progress = None) -> Path:
     """Put a version's files under ``root`` (verified; hard-linked, or copied from the
-    small-blob database).
+    small-blob packs).
 
     Raises:
         ArtifactError: a blob is missing or its content no longer matches its digest
@@ -331,7 +331,7 @@ def materialize(backend: Backend, entries: Sequence[dict[str, Any]], root: Path,
     root.mkdir(parents=True, exist_ok=True)
     stored = [e for e in entries if not e.get("ref")]
     refs = [e for e in entries if e.get("ref")]
-    in_db = backend.blobs.in_database([e["digest"] for e in stored])
+    in_db = backend.blobs.in_packs([e["digest"] for e in stored])
     copied = [e for e in stored if e["digest"] in in_db]
     linked = [e for e in stored if e["digest"] not in in_db]
     try:
@@ -351,7 +351,7 @@ def materialize(backend: Backend, entries: Sequence[dict[str, Any]], root: Path,
 
 def _copy_small(backend: Backend, entries: Sequence[dict[str, Any]], root: Path,
                 label: str, progress: Progress, fresh: bool = False) -> None:
-    """Write out blobs held in the database; a target the digest cache shows as
+    """Write out blobs held in packs; a target the digest cache shows as
     written before and unchanged since is left alone (one ``stat``).
 
     The blobs are read :data:`COPY_CHUNK` at a time on this thread, checked and
@@ -388,14 +388,14 @@ def _copy_small(backend: Backend, entries: Sequence[dict[str, Any]], root: Path,
         for entry, target in chunk:
             digest = entry["digest"]
             data = rows.get(digest)
-            if data is None:  # deleted since in_database() looked
+            if data is None:  # deleted since in_packs() looked
                 raise ArtifactError(f"{label}: file {entry['path']!r} is missing from the "
                                     f"blob store ({blobs.root}); the store was damaged or "
                                     "pruned")
             if sha256(data).hexdigest() != digest:
                 raise ArtifactError(
                     f"{label}: file {entry['path']!r} is corrupt: its stored content (in "
-                    f"{blobs.small.path}) does not hash to {digest[:12]}...; the store was "
+                    f"{blobs.small.packs}) does not hash to {digest[:12]}...; the store was "
                     "changed after it was logged")
             out.append((target, write_copy(target, data), digest))
         return out

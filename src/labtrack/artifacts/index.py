@@ -81,7 +81,7 @@ class ArtifactIndex:
 
     Args:
         store: a :class:`labtrack.store.sql.SQLStore` (``write()``/``read()``).
-        blobs: the blob store (``missing``, ``discard``, ``clean_incoming``); when
+        blobs: the blob store (``missing``, ``discard_many``, ``clean_incoming``); when
             given, :meth:`commit` checks that every blob exists and
             :meth:`delete_version` frees blobs no longer referenced.
     """
@@ -251,8 +251,7 @@ class ArtifactIndex:
             if self.blobs is not None:
                 # inside the transaction: a concurrent commit checks blob existence
                 # under the same write lock, so it never references a freed blob
-                for digest in freed:
-                    freed_bytes += self.blobs.discard(digest)
+                freed_bytes = self.blobs.discard_many(freed)
                 self.blobs.clean_incoming()
         info.update(freed=len(freed), freed_bytes=freed_bytes, forced=bool(users))
         return info

@@ -1,14 +1,15 @@
-"""Blobs on the local file system: ``<root>/sha256/ab/cdef...`` and ``<root>/small.sqlite``.
+"""Blobs on the local file system: ``<root>/sha256/ab/cdef...`` and ``<root>/packs/``.
 
 Writes go to a temporary file in the same directory and are renamed into place
 once complete, so a reader never sees half a blob and a crash leaves at most a
 stray temporary file (``.incoming-*``, removed by :meth:`LocalBlobStore.clean_incoming`).
 
 Blobs of at most :data:`SMALL_MAX` bytes stored through a :meth:`LocalBlobStore.batch`
-(artifact files) go into one SQLite file instead (see :mod:`._smalldb`): a file per
-10 KiB blob costs more than its bytes. Single blobs (media, run files) stay files.
-Every read looks in the database first, then for a file, so stores written before
-the database existed keep working; bytes read from the database are checked
+(artifact files) go into append-only pack files instead, indexed by
+``<root>/small.sqlite`` (see :mod:`._smalldb`): a file per 10 KiB blob costs more
+than its bytes. Single blobs (media, run files) stay files. Every read looks in the
+packs first, then for a file, so stores written before the packs existed keep
+working; bytes read from a pack are checked
 against their digest (:class:`~labtrack.errors.ArtifactError` when they differ;
 :meth:`LocalBlobStore.read_small_many` leaves that check to its caller, who hashes
 on threads). Many small files the caller has just stat'ed are stored with four
@@ -42,7 +43,7 @@ from ._smalldb import SmallBlobBatch, SmallBlobDB
 
 CHUNK = 1 << 20
 STREAM_CHUNK = 4 << 20  # put_path/hash_file read size; larger blocks hash faster
-SMALL_MAX = 256 << 10  # batched blobs up to this size go into the database (bench/ARTIFACTS.md)
+SMALL_MAX = 256 << 10  # batched blobs up to this size go into packs (bench/ARTIFACTS.md)
 _counter = itertools.count()
 
 
@@ -104,20 +105,20 @@ class LocalBlobStore:
         return f"{self._prefix}{digest[:2]}/{digest[2:]}"
 
     def exists(self, digest: str) -> bool:
-        """Whether the blob is stored (in the database or as a file)."""
+        """Whether the blob is stored (in a pack or as a file)."""
         target = self.path_str(digest)  # validates the digest
         return self.small.size(digest) is not None or os.path.exists(target)
 
     def missing(self, digests: Sequence[str]) -> list[str]:
-        """Which of ``digests`` are not stored (one database query per 500)."""
+        """Which of ``digests`` are not stored (one index query per 500)."""
         _check_all(digests)
         here = self.small.present(digests)
         prefix = self._prefix
         return [d for d in digests
                 if d not in here and not os.path.exists(f"{prefix}{d[:2]}/{d[2:]}")]
 
-    def in_database(self, digests: Sequence[str]) -> set[str]:
-        """Which of ``digests`` are stored in the small-blob database."""
+    def in_packs(self, digests: Sequence[str]) -> set[str]:
+        """Which of ``digests`` are stored in the small-blob packs."""
         return self.small.present(digests)
 
     def size(self, digest: str) -> int:
@@ -136,30 +137,30 @@ class LocalBlobStore:
             raise NotFoundError(f"blob {digest} is missing from {self.root}") from None
 
     def read_small_many(self, digests: Sequence[str]) -> dict[str, bytes]:
-        """The bytes of many database blobs, ``{digest: bytes}`` (one query per 500).
+        """The bytes of many packed blobs, ``{digest: bytes}`` (one index query per 500).
 
         Not checked here: the caller hashes each (on its own threads) and reports a
-        mismatch as corruption; digests not in the database are left out.
+        mismatch as corruption; digests not in a pack are left out.
         """
         _check_all(digests)
         return self.small.get_many(digests)
 
     def read_small(self, digest: str) -> bytes | None:
-        """A blob's bytes from the database, checked against its digest (None if not there).
+        """A blob's bytes from the packs, checked against its digest (None if not there).
 
         Raises:
             ArtifactError: the stored bytes do not match the digest.
         """
         data = self.small.get(digest)
         if data is not None and hashlib.sha256(data).hexdigest() != digest:
-            raise ArtifactError(f"blob {digest} is corrupt: its content in {self.small.path} "
+            raise ArtifactError(f"blob {digest} is corrupt: its content in {self.small.packs} "
                                 "does not match its digest")
         return data
 
     @contextmanager
     def batch(self) -> Iterator[SmallBlobBatch]:
         """Store many files at once (``put_path(..., batch=b)``): the small ones go to the
-        database, one transaction per 16 MiB, written on a helper thread meanwhile.
+        packs, one pack per 16 MiB, written on a helper thread meanwhile.
 
         Everything queued is committed when the block ends; if it raises, what was
         not committed yet is dropped.
@@ -246,14 +247,20 @@ class LocalBlobStore:
         self.discard(digest)
 
     def discard(self, digest: str) -> int:
-        """Remove a blob from the database and the file tree; returns the bytes freed."""
-        target = self.path_str(digest)
-        freed = self.small.delete(digest)
-        try:
-            freed += os.stat(target).st_size
-            os.unlink(target)
-        except FileNotFoundError:
-            pass
+        """Remove a blob from the packs and the file tree; returns the bytes freed."""
+        return self.discard_many([digest])
+
+    def discard_many(self, digests: Sequence[str]) -> int:
+        """Remove blobs from the packs (one transaction) and the file tree; returns the
+        bytes freed."""
+        targets = [self.path_str(d) for d in digests]  # validates the digests
+        freed = sum(self.small.delete_many(digests).values())
+        for target in targets:
+            try:
+                freed += os.stat(target).st_size
+                os.unlink(target)
+            except FileNotFoundError:
+                pass
         return freed
 
     # -- streaming file storage with change detection, verification, links ----------
@@ -448,7 +455,7 @@ class LocalBlobStore:
     def link(self, digest: str, dest: str | Path) -> bool:
         """Put the blob at ``dest``: a hard link where possible, else a copy.
 
-        A blob in the database is written out (checked against its digest first).
+        A packed blob is written out (checked against its digest first).
         An existing ``dest`` is replaced. Returns True for a link, False for a copy.
 
         Raises:
@@ -490,8 +497,8 @@ class LocalBlobStore:
             raise
 
     def clean_incoming(self, older_than: float = 3600.0) -> int:
-        """Remove temporary files left by killed writers; returns how many."""
-        removed = 0
+        """Remove temporary files and packs left by killed writers; returns how many."""
+        removed = self.small.clean_orphans(older_than)
         cutoff = time.time() - older_than
         try:
             candidates = [*self.root.glob(".incoming-*"),

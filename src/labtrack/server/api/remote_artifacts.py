@@ -74,14 +74,14 @@ def _version(svc: Services, version_id: int, need: str = "reader") -> dict[str, 
 
 class _IndexBlobs:
     """What ArtifactIndex needs of a blob store that is not a local directory (S3):
-    ``missing`` for commits, ``discard`` to free blobs on delete."""
+    ``missing`` for commits, ``discard_many`` to free blobs on delete."""
 
     def __init__(self, blobs: Any) -> None:
         self._blobs = blobs
 
     @classmethod
     def wrap(cls, blobs: Any) -> Any:
-        return blobs if hasattr(blobs, "discard") else cls(blobs)
+        return blobs if hasattr(blobs, "discard_many") else cls(blobs)
 
     def missing(self, digests: list[str]) -> list[str]:
         return [d for d in digests if not self._blobs.exists(d)]
@@ -92,6 +92,9 @@ class _IndexBlobs:
         size = int(self._blobs.size(digest))
         self._blobs.delete(digest)
         return size
+
+    def discard_many(self, digests: list[str]) -> int:
+        return sum(self.discard(d) for d in digests)
 
     def clean_incoming(self) -> None:
         return None
