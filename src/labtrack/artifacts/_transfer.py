@@ -182,20 +182,21 @@ def store_files(backend: Backend, files: Sequence[tuple[str, str]],
                     for _, size, _ in stored:
                         progress(size)
                 work(rest)
-            # while the batch's helper thread writes the last chunk. A digest remembered
-            # before its blob is committed is harmless: a hit whose blob is missing is
-            # caught (by _unchanged, or by the blob check of the commit)
-            _remember(cache, remember)
+            # on a thread, while this one indexes the packs and commits the version. A
+            # digest remembered before its blob is stored is harmless: a hit whose blob
+            # is missing is caught (by _unchanged, or by the blob check of the commit)
+            _remember(cache, remember, wait=False)
     finally:
         _remember(cache, remember)
     return results
 
 
-def _remember(cache: DigestCache, remember: list[tuple[str, StatKey, str]]) -> None:
+def _remember(cache: DigestCache, remember: list[tuple[str, StatKey, str]],
+              wait: bool = True) -> None:
     """Write ``remember`` (emptied) into the digest cache."""
     cache.put_keys(remember)
     remember.clear()
-    cache.flush()
+    cache.flush(wait)
 
 
 def _sort_out(backend: Backend, files: Sequence[tuple[str, str]],

@@ -38,12 +38,12 @@ import os
 import sqlite3
 import threading
 import time
-import uuid
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ..errors import StoreError
+from ._packing import pack_name, write_pack_file
 
 if TYPE_CHECKING:  # concurrent.futures registers an atexit hook on import: not at shutdown
     from concurrent.futures import Future, ThreadPoolExecutor
@@ -61,7 +61,6 @@ _SCHEMA = (
 )
 _QUERY_BATCH = 500
 _ROWS_PER_INSERT = 200  # 4 parameters a row: under every SQLite's variable limit (999)
-_IOV = 512  # buffers per writev (the kernel's limit is 1024)
 _READ_RUN = 4 << 20  # adjacent blobs are read with one pread of up to this many bytes
 _LOCATE = ("SELECT k.digest, p.name, k.offset, k.size FROM packed k "
            "JOIN packs p ON p.id = k.pack WHERE k.digest IN ")
@@ -274,26 +273,13 @@ class SmallBlobDB:
         beside the one reading the next files, which waits for every GIL hand-over).
         """
         os.makedirs(self.packs, exist_ok=True)
-        name = f"{time.strftime('%Y%m%d')}-{uuid.uuid4().hex}.pack"
-        path = self._pack_path(name)
+        name = pack_name()
         datas = [data for _, data in rows]
         try:
-            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o444)
-            try:
-                for start in range(0, len(datas), _IOV):
-                    _writev_all(fd, datas[start:start + _IOV])
-                os.fdatasync(fd)
-            finally:
-                os.close(fd)
+            write_pack_file(self._pack_path(name), datas)
         except OSError as err:
-            with contextlib.suppress(OSError):
-                os.unlink(path)
             raise StoreError(f"cannot write small blobs into {self.packs}: "
                              f"{err.strerror}") from err
-        except BaseException:
-            with contextlib.suppress(OSError):
-                os.unlink(path)
-            raise
         return Pack(name, [d for d, _ in rows], [len(d) for d in datas])
 
     def index(self, packs: Sequence[Pack]) -> None:
@@ -462,8 +448,8 @@ class SmallBlobDB:
             self.discard_packs([new])
 
     def clean_orphans(self, older_than: float = ORPHAN_AGE_S) -> int:
-        """Remove packs no index row names (left by killed writers) once ``older_than``
-        seconds old; returns how many."""
+        """Remove packs no index row names, and worker job files (left by killed
+        writers), once ``older_than`` seconds old; returns how many."""
         try:
             names = os.listdir(self.packs)
         except OSError:
@@ -477,7 +463,7 @@ class SmallBlobDB:
         cutoff = time.time() - older_than
         removed = 0
         for name in names:
-            if name in known or not name.endswith(".pack"):
+            if name in known or not (name.endswith(".pack") or name.startswith(".job-")):
                 continue
             path = self._pack_path(name)
             with contextlib.suppress(OSError):
@@ -523,17 +509,6 @@ def _read_runs(fd: int, places: Sequence[tuple[int, int, str]], found: dict[str,
         i = j
 
 
-def _writev_all(fd: int, buffers: Sequence[bytes]) -> None:
-    """Write every byte of ``buffers`` (``writev`` may write less than asked)."""
-    total = sum(len(b) for b in buffers)
-    written = os.writev(fd, buffers)
-    if written == total:
-        return
-    rest = memoryview(b"".join(buffers))[written:]
-    while rest:
-        rest = rest[os.write(fd, rest):]
-
-
 def _sync_folder(path: str) -> None:
     """fsync a folder, so the names created in it survive a power cut."""
     fd = os.open(path, os.O_RDONLY)
@@ -576,21 +551,34 @@ class SmallBlobBatch:
 
     def add(self, digest: str, data: bytes) -> None:
         """Queue one blob (``digest`` is the caller's sha256 of ``data``)."""
-        with self._lock:
-            if digest in self._rows:
-                return
-            self._rows[digest] = data
-            self._bytes += len(data)
-            if self._bytes < FLUSH_BYTES:
-                return
-            rows, self._rows, self._bytes = self._rows, {}, 0
-            self._wait()
-            if self._pool is None:
-                from concurrent.futures import ThreadPoolExecutor
+        self.add_many([(digest, data)])
 
-                self._pool = ThreadPoolExecutor(max_workers=1,
-                                                thread_name_prefix="labtrack-blobs")
-            self._inflight = self._pool.submit(self.db.write_pack, list(rows.items()))
+    def add_many(self, blobs: Sequence[tuple[str, bytes]]) -> None:
+        """Queue ``(digest, data)`` blobs (each digest the caller's sha256 of its data)."""
+        with self._lock:
+            rows = self._rows
+            for digest, data in blobs:
+                if digest not in rows:
+                    rows[digest] = data
+                    self._bytes += len(data)
+                    if self._bytes >= FLUSH_BYTES:
+                        self._dispatch()
+                        rows = self._rows
+
+    def _dispatch(self) -> None:
+        """Hand the queued blobs to the helper thread as one pack (lock held)."""
+        rows, self._rows, self._bytes = self._rows, {}, 0
+        self._wait()
+        if self._pool is None:
+            from concurrent.futures import ThreadPoolExecutor
+
+            self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="labtrack-blobs")
+        self._inflight = self._pool.submit(self.db.write_pack, list(rows.items()))
+
+    def adopt(self, packs: Sequence[Pack]) -> None:
+        """Take packs written elsewhere (a worker process), to be indexed with the rest."""
+        with self._lock:
+            self._written.extend(packs)
 
     def flush(self) -> None:
         """Write what is queued (on the calling thread) and index every pack written."""

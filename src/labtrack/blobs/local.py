@@ -39,7 +39,9 @@ from pathlib import Path
 from typing import BinaryIO
 
 from ..errors import ArtifactError, NotFoundError
-from ._smalldb import SmallBlobBatch, SmallBlobDB
+from . import _packing, _smalldb
+from ._packing import OPEN_FLAGS, PackWorker, StatKey, read_unchanged, stat_key
+from ._smalldb import Pack, SmallBlobBatch, SmallBlobDB
 
 CHUNK = 1 << 20
 STREAM_CHUNK = 4 << 20  # put_path/hash_file read size; larger blocks hash faster
@@ -69,17 +71,7 @@ def _check_all(digests: Sequence[str]) -> None:
             raise ValueError(f"not a sha256 hex digest: {digest!r}")
 
 
-_OPEN_FLAGS = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0)  # a FIFO must not hang a reader
-StatKey = tuple[int, int, int, int, int]
-
-
-def stat_key(st: os.stat_result) -> StatKey:
-    """``(size, mtime_ns, ctime_ns, inode, device)``: what shows a file unchanged.
-
-    A plain tuple of ints: the garbage collector stops tracking it, unlike a kept
-    ``os.stat_result`` (ten thousand of those make a full collection more likely).
-    """
-    return (st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino, st.st_dev)
+_OPEN_FLAGS = OPEN_FLAGS
 
 
 class LocalBlobStore:
@@ -322,39 +314,71 @@ class LocalBlobStore:
         with its own before/after check and names any problem. Returns
         ``[(digest, size, stat key)]`` in order; the key is the one the content matches.
 
+        From :data:`~._packing.WORKER_MIN_FILES` files on, a worker process stores
+        the second half meanwhile (see :mod:`._packing`).
+
         Args:
             files: regular files of at most :data:`SMALL_MAX` bytes, by their stat key.
             batch: the :meth:`batch` that takes the blobs.
         Raises:
             ArtifactError: as :meth:`put_path`.
         """
+        worker, cut = None, len(files)
+        if len(files) >= _packing.WORKER_MIN_FILES and (os.cpu_count() or 1) > 1 and \
+                sum(key[0] for _, _, key in files) >= _packing.WORKER_MIN_BYTES:
+            cut = len(files) // 2
+            worker = PackWorker.start(self.small.packs, files[cut:], _smalldb.FLUSH_BYTES)
+            if worker is None:
+                cut = len(files)
+        try:
+            out = self._put_small_here(files[:cut], batch)
+            if worker is not None:
+                out.extend(self._put_small_by(worker, files[cut:], batch))
+        except BaseException:
+            if worker is not None:
+                worker.abandon()
+            raise
+        return out
+
+    def _put_small_by(self, worker: PackWorker, files: Sequence[tuple[str, str, StatKey]],
+                      batch: SmallBlobBatch) -> list[tuple[str, int, StatKey]]:
+        """What ``worker`` stored of ``files``; the files it could not read go the
+        careful way; all of them are stored here if it failed."""
+        done = worker.finish()
+        if done is None:
+            return self._put_small_here(files, batch)
+        packs, digests, redo = done
+        batch.adopt([Pack(name, [digests[i] for i in indexes],
+                          [files[i][2][0] for i in indexes]) for name, indexes in packs])
         out: list[tuple[str, int, StatKey]] = []
-        append, add = out.append, batch.add
-        sha256, read, fstat, close, open_ = hashlib.sha256, os.read, os.fstat, os.close, os.open
-        for name, path, key in files:
-            size = key[0]
-            data = None
-            try:
-                fd = open_(path, _OPEN_FLAGS)
-            except OSError:
-                pass  # put_path below says what is wrong
+        careful = set(redo)
+        for index, (name, path, key) in enumerate(files):
+            if index in careful:
+                digest, size, before = self.put_path(path, name=name, batch=batch)
+                out.append((digest, size, stat_key(before)))
             else:
-                try:
-                    data = read(fd, size + 1)  # one byte more: a file that grew is seen
-                    after = fstat(fd)
-                    if len(data) != size or stat_key(after) != key:
-                        data = None
-                except OSError:
-                    data = None
-                finally:
-                    close(fd)
+                out.append((digests[index], key[0], key))
+        return out
+
+    def _put_small_here(self, files: Sequence[tuple[str, str, StatKey]],
+                        batch: SmallBlobBatch) -> list[tuple[str, int, StatKey]]:
+        """:meth:`put_small_files` on this thread."""
+        out: list[tuple[str, int, StatKey]] = []
+        queued: list[tuple[str, bytes]] = []  # handed to the batch 256 at a time (its lock)
+        append, queue, sha256 = out.append, queued.append, hashlib.sha256
+        for name, path, key in files:
+            data = read_unchanged(path, key)
             if data is None:  # changed since the caller's stat, or trouble: the careful way
                 digest, size, before = self.put_path(path, name=name, batch=batch)
                 append((digest, size, stat_key(before)))
                 continue
             digest = sha256(data).hexdigest()
-            add(digest, data)
-            append((digest, size, key))
+            queue((digest, data))
+            append((digest, key[0], key))
+            if len(queued) >= 256:
+                batch.add_many(queued)
+                queued.clear()
+        batch.add_many(queued)
         return out
 
     def _stream(self, fd: int, path: str | Path, before: os.stat_result, label: str,

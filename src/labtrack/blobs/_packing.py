@@ -1,0 +1,251 @@
+"""Reading small files into pack files, here or in a worker process.
+
+Storing many small files is CPU work: four system calls and a sha256 per file,
+and writing the pack. One Python thread cannot use a second core for it (a
+second thread waits on the GIL after each system call, which measured slower
+than one thread), so when an artifact has thousands of small files a **worker
+process** takes half of them: it reads, checks and hashes its files and writes
+its own packs, while this process does the other half (bench/ARTIFACTS.md).
+Its packs are indexed with this process's, in the same transaction; if it
+fails in any way, this process stores its half itself.
+
+This file is also the worker's script: it imports nothing outside the standard
+library and runs as ``python -I -S _packing.py JOB`` (no site packages, quick to
+start). The job file holds the pack size, then ``path NUL "size mtime ctime ino
+dev" NUL`` per file. The worker answers on stdout, one pack at a time and only
+once the pack is durable: ``P <pack name>`` then ``F <index> <sha256>`` for each
+of its files; ``R <index>`` for a file that changed since the caller's stat or
+could not be read (the caller stores it the careful way, which names the
+problem). Exit status 0 when every line was written.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import os
+import sys
+import threading
+import time
+import uuid
+from collections.abc import Sequence
+from typing import Any
+
+OPEN_FLAGS = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0)  # a FIFO must not hang a reader
+IOV = 512  # buffers per writev (the kernel's limit is 1024)
+WORKER_MIN_FILES = 2000  # small files from which half go to a worker process
+WORKER_MIN_BYTES = 8 << 20  # ... holding at least this many bytes
+DISABLE_ENV = "LABTRACK_NO_PACK_WORKER"  # set (to anything) to store everything in-process
+
+StatKey = tuple[int, int, int, int, int]
+
+
+def stat_key(st: os.stat_result) -> StatKey:
+    """``(size, mtime_ns, ctime_ns, inode, device)``: what shows a file unchanged.
+
+    A plain tuple of ints: the garbage collector stops tracking it, unlike a kept
+    ``os.stat_result`` (ten thousand of those make a full collection more likely).
+    """
+    return (st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino, st.st_dev)
+
+
+def read_unchanged(path: str, key: StatKey) -> bytes | None:
+    """The bytes of the file at ``path`` if it is still the file of stat ``key`` (one
+    ``open``, ``read``, ``fstat`` and ``close``); None if it changed in any way (size,
+    times, inode: replaced, grown) or cannot be read."""
+    try:
+        fd = os.open(path, OPEN_FLAGS)
+    except OSError:
+        return None
+    try:
+        data = os.read(fd, key[0] + 1)  # one byte more: a file that grew is seen
+        after = os.fstat(fd)
+    except OSError:
+        return None
+    finally:
+        os.close(fd)
+    if len(data) != key[0] or stat_key(after) != key:
+        return None
+    return data
+
+
+def pack_name() -> str:
+    """A new pack's file name: unique, and sorted by day."""
+    return f"{time.strftime('%Y%m%d')}-{uuid.uuid4().hex}.pack"
+
+
+def write_pack_file(path: str, datas: Sequence[bytes]) -> None:
+    """Write ``datas`` back to back into a new read-only file and ``fdatasync`` it; on
+    any error nothing is left behind.
+
+    Raises:
+        OSError: the file cannot be created or written (a full disk, say).
+    """
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o444)
+    try:
+        try:
+            for start in range(0, len(datas), IOV):
+                _writev_all(fd, datas[start:start + IOV])
+            os.fdatasync(fd)
+        finally:
+            os.close(fd)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(path)
+        raise
+
+
+def _writev_all(fd: int, buffers: Sequence[bytes]) -> None:
+    """Write every byte of ``buffers`` (``writev`` may write less than asked)."""
+    total = sum(len(b) for b in buffers)
+    written = os.writev(fd, buffers)
+    if written == total:
+        return
+    rest = memoryview(b"".join(buffers))[written:]
+    while rest:
+        rest = rest[os.write(fd, rest):]
+
+
+# -- this process's side -------------------------------------------------------------
+
+class PackWorker:
+    """A worker process storing ``files`` (``[(name, path, stat key)]``) into packs in
+    ``folder``; :meth:`finish` collects what it did."""
+
+    def __init__(self, proc: Any, job: str, folder: str, files: Sequence[tuple[str, str, StatKey]]
+                 ) -> None:
+        self._proc, self._job, self.folder, self.files = proc, job, folder, files
+
+    @classmethod
+    def start(cls, folder: str, files: Sequence[tuple[str, str, StatKey]],
+              flush_bytes: int) -> PackWorker | None:
+        """Start a worker for ``files``; None where none can run (then store them here)."""
+        script = os.path.abspath(__file__)
+        python = os.path.basename(sys.executable or "").lower()
+        if os.environ.get(DISABLE_ENV) or not python.startswith(("python", "pypy")) or \
+                not os.path.isfile(script):  # an embedding program, a zipped install
+            return None
+        import subprocess
+
+        job = os.path.join(folder, f".job-{uuid.uuid4().hex}")
+        try:
+            os.makedirs(folder, exist_ok=True)
+            with open(job, "wb") as fh:
+                fh.write(b"%d\0" % flush_bytes)
+                fh.write(b"".join(b"%s\0%d %d %d %d %d\0" % (os.fsencode(path), *key)
+                                  for _, path, key in files))
+            proc = subprocess.Popen([sys.executable, "-I", "-S", script, job],
+                                    stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                                    stderr=subprocess.DEVNULL)
+        except (OSError, ValueError):
+            with contextlib.suppress(OSError):
+                os.unlink(job)
+            return None
+        return cls(proc, job, folder, files)
+
+    def finish(self) -> tuple[list[tuple[str, list[int]]], dict[int, str], list[int]] | None:
+        """Wait for the worker: ``(packs, digests, redo)``, packs being ``(name, indexes
+        of its files in order)``, digests ``{index: sha256}`` and redo the indexes of
+        files to store the careful way; None if the worker failed (its packs are
+        removed: store its files here)."""
+        try:
+            out, _ = self._proc.communicate()
+            code = self._proc.returncode
+        finally:
+            with contextlib.suppress(OSError):
+                os.unlink(self._job)
+        packs: list[tuple[str, list[int]]] = []
+        digests: dict[int, str] = {}
+        redo: list[int] = []
+        try:
+            for line in out.decode("ascii").splitlines():
+                kind, _, rest = line.partition(" ")
+                if kind == "P":
+                    packs.append((rest, []))
+                elif kind == "F":
+                    index, digest = rest.split(" ")
+                    packs[-1][1].append(int(index))
+                    digests[int(index)] = digest
+                elif kind == "R":
+                    redo.append(int(rest))
+            complete = code == 0 and len(digests) + len(redo) == len(self.files)
+        except (ValueError, IndexError, UnicodeDecodeError):
+            complete = False
+        if not complete:
+            self.abandon([name for name, _ in packs])
+            return None
+        return packs, digests, redo
+
+    def abandon(self, names: Sequence[str] = ()) -> None:
+        """Stop the worker and remove the packs it wrote."""
+        with contextlib.suppress(OSError):
+            self._proc.kill()
+        with contextlib.suppress(Exception):
+            self._proc.communicate()
+        with contextlib.suppress(OSError):
+            os.unlink(self._job)
+        for name in names:
+            with contextlib.suppress(OSError):
+                os.unlink(os.path.join(self.folder, name))
+
+
+# -- the worker's side ---------------------------------------------------------------
+
+def _work(job: str) -> int:
+    with open(job, "rb") as fh:
+        fields = fh.read().split(b"\0")
+    flush_bytes = int(fields[0])
+    folder = os.path.dirname(job)
+    out = sys.stdout
+    writing: list[threading.Thread] = []
+    failed: list[BaseException] = []
+
+    def write(name: str, datas: list[bytes], lines: list[str]) -> None:
+        try:
+            write_pack_file(os.path.join(folder, name), datas)
+        except BaseException as err:  # reported by the main loop
+            failed.append(err)
+            return
+        out.write(f"P {name}\n" + "".join(lines))
+
+    def wait() -> None:
+        while writing:
+            writing.pop().join()
+        if failed:
+            raise failed[0]
+
+    datas: list[bytes] = []
+    lines: list[str] = []
+    queued = 0
+    sha256 = hashlib.sha256
+    for index in range((len(fields) - 1) // 2):
+        path = os.fsdecode(fields[1 + 2 * index])
+        size, mtime, ctime, ino, dev = (int(n) for n in fields[2 + 2 * index].split())
+        data = read_unchanged(path, (size, mtime, ctime, ino, dev))
+        if data is None:
+            out.write(f"R {index}\n")
+            continue
+        datas.append(data)
+        lines.append(f"F {index} {sha256(data).hexdigest()}\n")
+        queued += len(data)
+        if queued >= flush_bytes:
+            wait()  # at most one pack in flight: memory stays under two
+            thread = threading.Thread(target=write, args=(pack_name(), datas, lines))
+            thread.start()
+            writing.append(thread)
+            datas, lines, queued = [], [], 0
+    wait()
+    if datas:
+        write(pack_name(), datas, lines)
+        wait()
+    out.flush()
+    return 0
+
+
+if __name__ == "__main__":
+    try:
+        status = _work(sys.argv[1])
+    except Exception as error:  # the caller stores these files itself
+        sys.stderr.write(f"labtrack pack worker: {error}\n")
+        status = 1
+    sys.exit(status)
