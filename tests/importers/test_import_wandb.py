@@ -156,6 +156,25 @@ def test_reimport_skips_replace_and_no_system(wandb_dir: tuple[Path, dict[str, s
     assert {r.project for r in api().runs()} == {"vision"}
 
 
+def _inside_a_chunk(data: bytes, before: int) -> int:
+    """An offset strictly inside the data of the last chunk of a wandb log that starts
+    before ``before`` (walked with the log format's block and chunk layout)."""
+    from labtrack.importers._wandb_log import BLOCK, CHUNK, HEADER
+
+    pos, inside = HEADER.size, 0
+    while pos + CHUNK.size <= len(data):
+        if BLOCK - pos % BLOCK < CHUNK.size:  # block padding
+            pos += BLOCK - pos % BLOCK
+            continue
+        _, length, _ = CHUNK.unpack_from(data, pos)
+        start = pos + CHUNK.size
+        if length >= 2 and start < before:
+            inside = start + length // 2
+        pos = start + length
+    assert inside, "no chunk to cut"
+    return inside
+
+
 def test_log_reader_spans_blocks_and_stops_at_a_torn_tail(
         wandb_dir: tuple[Path, dict[str, str]], tmp_path: Path, store_dir: Path,
         api: Any) -> None:
@@ -169,7 +188,10 @@ def test_log_reader_spans_blocks_and_stops_at_a_torn_tail(
     copy = tmp_path / folder.name
     copy.mkdir()
     data = log.read_bytes()
-    (copy / log.name).write_bytes(data[: len(data) - 1500])  # a run killed mid-write
+    # a run killed mid-write: cut inside a chunk's data, at least 1,500 bytes from the end
+    # (a cut at a chunk boundary would leave a shorter log with nothing torn)
+    cut = _inside_a_chunk(data, len(data) - 1500)
+    (copy / log.name).write_bytes(data[:cut])
     torn: list[int] = []
     assert 0 < len(list(iter_payloads(copy / log.name, torn))) < len(kinds)
     assert torn

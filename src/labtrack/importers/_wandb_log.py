@@ -54,7 +54,9 @@ def iter_payloads(path: str | Path, torn: list[int] | None = None) -> Iterator[b
         if left < CHUNK.size:  # a block's tail too short for a chunk header is padding
             pos += left
             continue
-        if pos + CHUNK.size > len(data):
+        if pos + CHUNK.size > len(data):  # a chunk header cut short: torn as well
+            if torn is not None and pos < len(data):
+                torn.append(pos)
             break
         crc, length, kind = CHUNK.unpack_from(data, pos)
         start = pos + CHUNK.size
