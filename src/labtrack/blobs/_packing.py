@@ -12,11 +12,12 @@ fails in any way, this process stores its half itself.
 This file is also the worker's script: it imports nothing outside the standard
 library and runs as ``python -I -S _packing.py JOB`` (no site packages, quick to
 start). The job file holds the pack size, then ``path NUL "size mtime ctime ino
-dev" NUL`` per file. The worker answers on stdout, one pack at a time and only
-once the pack is durable: ``P <pack name>`` then ``F <index> <sha256>`` for each
-of its files; ``R <index>`` for a file that changed since the caller's stat or
-could not be read (the caller stores it the careful way, which names the
-problem). Exit status 0 when every line was written.
+dev" NUL`` per file. The worker answers on stdout once it is done (the caller
+reads only then, and a full pipe would stall the worker): per pack, synced,
+``P <pack name>`` then ``F <index> <sha256>`` for each of its files; ``R <index>``
+for a file that changed since the caller's stat or could not be read (the caller
+stores it the careful way, which names the problem). Exit status 0 when every
+line was written.
 """
 
 from __future__ import annotations
@@ -196,7 +197,7 @@ def _work(job: str) -> int:
         fields = fh.read().split(b"\0")
     flush_bytes = int(fields[0])
     folder = os.path.dirname(job)
-    out = sys.stdout
+    out: list[str] = []  # written at the end: the caller reads only once its half is done
     writing: list[threading.Thread] = []
     failed: list[BaseException] = []
 
@@ -206,7 +207,7 @@ def _work(job: str) -> int:
         except BaseException as err:  # reported by the main loop
             failed.append(err)
             return
-        out.write(f"P {name}\n" + "".join(lines))
+        out.append(f"P {name}\n" + "".join(lines))
 
     def wait() -> None:
         while writing:
@@ -223,7 +224,7 @@ def _work(job: str) -> int:
         size, mtime, ctime, ino, dev = (int(n) for n in fields[2 + 2 * index].split())
         data = read_unchanged(path, (size, mtime, ctime, ino, dev))
         if data is None:
-            out.write(f"R {index}\n")
+            out.append(f"R {index}\n")
             continue
         datas.append(data)
         lines.append(f"F {index} {sha256(data).hexdigest()}\n")
@@ -238,7 +239,8 @@ def _work(job: str) -> int:
     if datas:
         write(pack_name(), datas, lines)
         wait()
-    out.flush()
+    sys.stdout.write("".join(out))  # (a full pipe would stop this process meanwhile)
+    sys.stdout.flush()
     return 0
 
 
