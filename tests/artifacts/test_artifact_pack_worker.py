@@ -23,6 +23,7 @@ def workers(monkeypatch: pytest.MonkeyPatch) -> list[_packing.PackWorker | None]
     """Workers start from 4 small files on; the list collects each start's result."""
     monkeypatch.setattr(_packing, "WORKER_MIN_FILES", 4)
     monkeypatch.setattr(_packing, "WORKER_MIN_BYTES", 0)
+    monkeypatch.setattr(_packing, "WORKER_START_FILES", 0)
     monkeypatch.delenv(_packing.DISABLE_ENV, raising=False)
     started: list[_packing.PackWorker | None] = []
     start = _packing.PackWorker.start.__func__  # type: ignore[attr-defined]

@@ -34,8 +34,9 @@ from typing import Any
 
 OPEN_FLAGS = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0)  # a FIFO must not hang a reader
 IOV = 512  # buffers per writev (the kernel's limit is 1024)
-WORKER_MIN_FILES = 2000  # small files from which half go to a worker process
+WORKER_MIN_FILES = 3000  # small files from which about half go to a worker process
 WORKER_MIN_BYTES = 8 << 20  # ... holding at least this many bytes
+WORKER_START_FILES = 1000  # files this process stores while a worker starts (~30 ms)
 DISABLE_ENV = "LABTRACK_NO_PACK_WORKER"  # set (to anything) to store everything in-process
 
 StatKey = tuple[int, int, int, int, int]

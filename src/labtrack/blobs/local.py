@@ -315,7 +315,8 @@ class LocalBlobStore:
         ``[(digest, size, stat key)]`` in order; the key is the one the content matches.
 
         From :data:`~._packing.WORKER_MIN_FILES` files on, a worker process stores
-        the second half meanwhile (see :mod:`._packing`).
+        the second half meanwhile, less the files this process stores while it
+        starts (see :mod:`._packing`).
 
         Args:
             files: regular files of at most :data:`SMALL_MAX` bytes, by their stat key.
@@ -326,7 +327,7 @@ class LocalBlobStore:
         worker, cut = None, len(files)
         if len(files) >= _packing.WORKER_MIN_FILES and (os.cpu_count() or 1) > 1 and \
                 sum(key[0] for _, _, key in files) >= _packing.WORKER_MIN_BYTES:
-            cut = len(files) // 2
+            cut = min(len(files), (len(files) + _packing.WORKER_START_FILES) // 2)
             worker = PackWorker.start(self.small.packs, files[cut:], _smalldb.FLUSH_BYTES)
             if worker is None:
                 cut = len(files)
