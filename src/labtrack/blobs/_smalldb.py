@@ -98,6 +98,7 @@ class SmallBlobDB:
     def __init__(self, path: str | Path) -> None:
         self.path = str(path)
         self.packs = os.path.join(os.path.dirname(self.path), "packs")
+        self._parent_synced = False
         self._local = threading.local()
         self._lock = threading.Lock()
         self._conns: list[sqlite3.Connection] = []
@@ -295,6 +296,9 @@ class SmallBlobDB:
         assert conn is not None
         try:
             _sync_folder(self.packs)
+            if not self._parent_synced:  # the packs folder's own name, once
+                _sync_folder(os.path.dirname(self.packs))
+                self._parent_synced = True
         except OSError as err:
             self.discard_packs(packs)
             raise StoreError(f"cannot write small blobs into {self.packs}: "
