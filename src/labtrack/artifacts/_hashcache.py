@@ -75,7 +75,6 @@ class DigestCache:
         self._conn: sqlite3.Connection | None = None
         self._lock = threading.Lock()
         self._pending: list[CacheRow] = []
-        self._writer: threading.Thread | None = None
         self._broken = path is None
 
     def _connect(self) -> sqlite3.Connection | None:
@@ -99,7 +98,6 @@ class DigestCache:
 
     def get(self, path: str, st: os.stat_result) -> str | None:
         """The digest remembered for ``path`` if its stat is exactly ``st``."""
-        self._join()
         with self._lock:
             conn = self._connect()
             if conn is None:
@@ -122,7 +120,6 @@ class DigestCache:
         out: dict[str, CacheRow] = {}
         if not paths:
             return out
-        self._join()
         with self._lock:
             conn = self._connect()
             if conn is None:
@@ -160,37 +157,12 @@ class DigestCache:
         with self._lock:
             self._pending.extend((p, pack_key(*key), d) for p, key, d in items)
 
-    def flush(self, wait: bool = True) -> None:
-        """Write remembered digests in one transaction.
-
-        Args:
-            wait: False writes them on a helper thread, so the caller goes on with
-                its own commit meanwhile; every later read or write of the cache
-                waits for it first (it is not a daemon: the process waits for it
-                at exit too).
-        """
+    def flush(self) -> None:
+        """Write remembered digests in one transaction."""
         with self._lock:
             rows, self._pending = self._pending, []
-        self._join()
-        if not rows:
-            return
-        if wait:
-            self._write(rows)
-            return
-        thread = threading.Thread(target=self._write, args=(rows,), name="labtrack-digests")
-        self._writer = thread
-        thread.start()
-
-    def _join(self) -> None:
-        """Wait for a write started by ``flush(wait=False)``."""
-        thread, self._writer = self._writer, None
-        if thread is not None:
-            thread.join()
-
-    def _write(self, rows: list[CacheRow]) -> None:
-        with self._lock:
             conn = self._connect()
-            if conn is None:
+            if conn is None or not rows:
                 return
             try:
                 conn.execute("BEGIN IMMEDIATE")

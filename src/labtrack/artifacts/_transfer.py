@@ -182,21 +182,21 @@ def store_files(backend: Backend, files: Sequence[tuple[str, str]],
                     for _, size, _ in stored:
                         progress(size)
                 work(rest)
-            # on a thread, while this one indexes the packs and commits the version. A
-            # digest remembered before its blob is stored is harmless: a hit whose blob
-            # is missing is caught (by _unchanged, or by the blob check of the commit)
-            _remember(cache, remember, wait=False)
+            # before the packs are indexed. A digest remembered before its blob is stored
+            # is harmless: a hit whose blob is missing is caught (by _unchanged, or by
+            # the blob check of the commit). (Written on a thread beside the index and
+            # the commit, it measured slower: the three traded the GIL.)
+            _remember(cache, remember)
     finally:
         _remember(cache, remember)
     return results
 
 
-def _remember(cache: DigestCache, remember: list[tuple[str, StatKey, str]],
-              wait: bool = True) -> None:
+def _remember(cache: DigestCache, remember: list[tuple[str, StatKey, str]]) -> None:
     """Write ``remember`` (emptied) into the digest cache."""
     cache.put_keys(remember)
     remember.clear()
-    cache.flush(wait)
+    cache.flush()
 
 
 def _sort_out(backend: Backend, files: Sequence[tuple[str, str]],
