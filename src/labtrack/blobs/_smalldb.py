@@ -303,30 +303,13 @@ class SmallBlobDB:
             self.discard_packs(packs)
             raise StoreError(f"cannot write small blobs into {self.packs}: "
                              f"{err.strerror}") from err
-        emptied: list[str] = []
-        sparse: list[str] = []
         try:
-            conn.execute("BEGIN IMMEDIATE")
             try:
-                taken: set[str] = set()
-                for pack in packs:
-                    taken |= self._present_in(conn, "packed", pack.digests)
-                    if self._legacy(conn):
-                        taken |= self._present_in(conn, "blobs", pack.digests)
-                for pack in packs:
-                    rows, live = pack.rows(taken)  # adds its digests to taken
-                    if not rows:
-                        emptied.append(pack.name)
-                        continue
-                    pid = conn.execute("INSERT INTO packs (name, size, live) VALUES (?, ?, ?)",
-                                       (pack.name, pack.size, live)).lastrowid
-                    _insert_places(conn, pid, rows)
-                    if live < pack.size * REPACK_BELOW:
-                        sparse.append(pack.name)
-                conn.execute("COMMIT")
+                try:
+                    emptied, sparse = self._index_once(conn, packs, check=False)
+                except sqlite3.IntegrityError:  # some blob is stored already: look first
+                    emptied, sparse = self._index_once(conn, packs, check=True)
             except BaseException:
-                with contextlib.suppress(sqlite3.Error):
-                    conn.execute("ROLLBACK")
                 self.discard_packs(packs)
                 raise
             self._unlink(emptied)
@@ -334,6 +317,42 @@ class SmallBlobDB:
                 self._repack(conn, name)
         except sqlite3.Error as err:
             raise StoreError(f"cannot write small blobs to {self.path}: {err}") from err
+
+    def _index_once(self, conn: sqlite3.Connection, packs: Sequence[Pack], check: bool
+                    ) -> tuple[list[str], list[str]]:
+        """The transaction of :meth:`index`; returns the packs to remove and to rewrite.
+
+        Without ``check`` it does not look for blobs stored already (a log of new
+        files, the usual case, saves a query per 500): the key's uniqueness raises
+        ``IntegrityError`` if there is one, and the caller runs it again with the
+        check. A store with rows in the old table is always checked.
+        """
+        emptied: list[str] = []
+        sparse: list[str] = []
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            taken: set[str] = set()
+            if check or self._legacy(conn):
+                for pack in packs:
+                    taken |= self._present_in(conn, "packed", pack.digests)
+                    if self._legacy(conn):
+                        taken |= self._present_in(conn, "blobs", pack.digests)
+            for pack in packs:
+                rows, live = pack.rows(taken)  # adds its digests to taken
+                if not rows:
+                    emptied.append(pack.name)
+                    continue
+                pid = conn.execute("INSERT INTO packs (name, size, live) VALUES (?, ?, ?)",
+                                   (pack.name, pack.size, live)).lastrowid
+                _insert_places(conn, pid, rows)
+                if live < pack.size * REPACK_BELOW:
+                    sparse.append(pack.name)
+            conn.execute("COMMIT")
+        except BaseException:
+            with contextlib.suppress(sqlite3.Error):
+                conn.execute("ROLLBACK")
+            raise
+        return emptied, sparse
 
     def discard_packs(self, packs: Sequence[Pack]) -> None:
         """Remove written packs that will not be indexed."""
