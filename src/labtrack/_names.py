@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import string
 
 ADJECTIVES = (
     "amber azure bold brave breezy bright brisk calm clever cosmic crimson crisp dapper daring "
@@ -21,7 +20,7 @@ NOUNS = (
     "sparrow spruce star storm summit sun thunder tide tiger valley willow wind wolf"
 ).split()
 
-_ID_ALPHABET = string.ascii_lowercase + string.digits
+_ID_ALPHABET = "abcdefghijklmnopqrstuvwxyz0123456789"  # not `string`: ~1 ms to import
 
 
 def _below(n: int) -> int:
@@ -35,8 +34,17 @@ def _below(n: int) -> int:
 
 
 def new_run_id(length: int = 8) -> str:
-    """A short random id: 8 characters of [a-z0-9] (41 bits)."""
-    return "".join(_ID_ALPHABET[_below(len(_ID_ALPHABET))] for _ in range(length))
+    """A short random id: 8 characters of [a-z0-9] (41 bits).
+
+    Bytes below 252 (7 x 36) map uniformly onto the alphabet; drawn 16 at a time
+    (one ``getrandom`` call where a character each took ~1.8).
+    """
+    size = len(_ID_ALPHABET)
+    limit = 256 - 256 % size
+    out: list[str] = []
+    while len(out) < length:
+        out.extend(_ID_ALPHABET[b % size] for b in os.urandom(2 * length) if b < limit)
+    return "".join(out[:length])
 
 
 def new_run_name() -> str:

@@ -6,7 +6,6 @@ import operator
 import os
 import threading
 import time
-import traceback
 import warnings
 from collections.abc import Mapping
 from pathlib import Path
@@ -435,10 +434,16 @@ class Run:
     def set_environment(self, environment: dict[str, Any], json_safe: bool = False) -> None:
         """Record the captured code/environment snapshot (called by the capture thread);
         ``json_safe``: it went through ``to_jsonable`` already."""
+        snapshot = environment if json_safe else to_jsonable(environment)
+        try:
+            from .capture._package_blob import externalize
+        except ImportError:
+            pass
+        else:  # the package list is stored once per package set, not in every run
+            snapshot = externalize(snapshot, self._settings.dir)
         # no wake: the snapshot rides with the next flush (within flush_interval, or at
         # finish) instead of costing a short run a record and an index transaction of its own
-        self._set_once("environment", environment if json_safe else to_jsonable(environment),
-                       wake=False)
+        self._set_once("environment", snapshot, wake=False)
 
     # -- lifecycle -------------------------------------------------------------
     def _start(self) -> None:
@@ -485,6 +490,8 @@ class Run:
     def _mark_failed(self, exc: BaseException | None, state: str = "failed") -> None:
         self._exit_state = state
         if exc is not None:
+            import traceback
+
             self._error = "".join(traceback.format_exception(type(exc), exc,
                                                              exc.__traceback__))[-20000:]
 

@@ -25,7 +25,6 @@ import os
 import struct
 import zlib
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
 
@@ -37,13 +36,30 @@ _HLEN = struct.Struct("<I")
 MAX_RECORD = 1 << 31
 
 
-@dataclass
 class Record:
-    """One record of a run log."""
+    """One record of a run log.
 
-    header: dict[str, Any]
-    blobs: list[bytes]
-    offset: int = 0
+    A plain class, as :class:`ScanResult`: ``@dataclass`` builds its methods with
+    ``exec`` when the module is imported (~0.7 ms each, inside a process's first run).
+    """
+
+    __slots__ = ("blobs", "header", "offset")
+
+    def __init__(self, header: dict[str, Any], blobs: list[bytes], offset: int = 0) -> None:
+        self.header = header
+        self.blobs = blobs
+        self.offset = offset
+
+    def __repr__(self) -> str:
+        return f"Record(header={self.header!r}, blobs={self.blobs!r}, offset={self.offset!r})"
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Record):
+            return NotImplemented
+        return (self.header, self.blobs, self.offset) == (other.header, other.blobs,
+                                                           other.offset)
+
+    __hash__ = None  # type: ignore[assignment]  # mutable, compared by value
 
     @property
     def seq(self) -> int:
@@ -75,13 +91,18 @@ def decode_body(body: bytes, offset: int = 0, with_blobs: bool = True) -> Record
     return Record(header, blobs, offset)
 
 
-@dataclass
 class ScanResult:
     """Where a scan of a log ended."""
 
-    good_end: int  # offset just past the last valid record
-    size: int  # file size
-    torn: bool  # bytes after good_end that are not a valid record
+    __slots__ = ("good_end", "size", "torn")
+
+    def __init__(self, good_end: int, size: int, torn: bool) -> None:
+        self.good_end = good_end  # offset just past the last valid record
+        self.size = size  # file size
+        self.torn = torn  # bytes after good_end that are not a valid record
+
+    def __repr__(self) -> str:
+        return f"ScanResult(good_end={self.good_end}, size={self.size}, torn={self.torn})"
 
 
 def iter_records(

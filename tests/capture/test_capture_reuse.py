@@ -53,9 +53,9 @@ def test_a_changed_directory_argv_or_package_list_shows(
     assert collect_json_safe(settings)["command"]["cwd"] == str(tmp_path)
     monkeypatch.setattr(sys, "argv", [*sys.argv, "--seed", "7"])
     assert collect_json_safe(settings)["command"]["argv"][-2:] == ["--seed", "7"]
-    real = environment.capture_packages
-    monkeypatch.setattr(environment, "capture_packages",
-                        lambda cache=None: {**real(cache), "brand-new-package": "1.0"})
+    real = environment.current_packages
+    changed = {**real(None), "brand-new-package": "1.0"}  # a new list: a new dict
+    monkeypatch.setattr(environment, "current_packages", lambda cache=None: changed)
     assert collect_json_safe(settings)["packages"]["brand-new-package"] == "1.0"
 
 

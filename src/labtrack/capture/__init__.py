@@ -10,11 +10,11 @@ from __future__ import annotations
 import os
 import sys
 import time
-import traceback
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from ..settings import environ_key
 from .secrets import scrub, secret_values
 
 if TYPE_CHECKING:
@@ -34,10 +34,11 @@ def _guard(errors: dict[str, str], name: str, func: Callable[[], Any]) -> Any:
         return None
 
 
-def _cache_dir(settings: Any) -> Path | None:
-    """Where package and machine scans are kept between processes: ``<store>/cache``."""
+def _cache_dir(settings: Any) -> str | None:
+    """Where package and machine scans are kept between processes: ``<store>/cache``
+    (a plain string: asked for once per run)."""
     directory = getattr(settings, "dir", None)
-    return Path(directory) / "cache" if directory else None
+    return os.path.join(os.fspath(directory), "cache") if directory else None
 
 
 def _git_start(program: str | None) -> list[Path | None]:
@@ -131,6 +132,8 @@ def collect(
             info["machine"] = _guard(errors, "machine", lambda: env.capture_machine(cache))
             info["env"] = _guard(errors, "env", env.capture_env_vars)
     except Exception as exc:  # pragma: no cover - a bug above; still never raise
+        import traceback
+
         errors["collect"] = "".join(traceback.format_exception_only(type(exc), exc)).strip()
     info["errors"] = errors
     try:
@@ -146,13 +149,6 @@ def collect(
 _last_json_safe: tuple[tuple[Any, ...], dict[str, str] | None, dict[str, Any]] | None = None
 
 
-def _environ_key() -> tuple[Any, ...]:
-    """An equality key for ``os.environ``: its raw items where the platform keeps them
-    (no decoding: ~50x cheaper than ``tuple(os.environ.items())``)."""
-    raw = getattr(os.environ, "_data", None)
-    return tuple(raw.items()) if isinstance(raw, dict) else tuple(os.environ.items())
-
-
 def collect_json_safe(settings: Settings | Any = None) -> dict[str, Any]:
     """:func:`collect` with git off (callers check), made strict-JSON-safe
     (:func:`~labtrack._jsonsafe.to_jsonable`), the last answer reused while what it
@@ -166,7 +162,7 @@ def collect_json_safe(settings: Settings | Any = None) -> dict[str, Any]:
     """
     global _last_json_safe
     from .._jsonsafe import to_jsonable
-    from .environment import capture_packages
+    from .environment import current_packages
 
     started = time.perf_counter()
     disable_env = bool(getattr(settings, "disable_env", False))
@@ -175,15 +171,16 @@ def collect_json_safe(settings: Settings | Any = None) -> dict[str, Any]:
     except OSError:
         cwd = None
     cache = _cache_dir(settings)
-    key = (disable_env, str(cache), cwd, tuple(sys.argv), _environ_key())
+    key = (disable_env, str(cache), cwd, tuple(sys.argv), environ_key())
     packages: dict[str, str] | None = None
     if not disable_env:
         try:
-            packages = capture_packages(cache)
+            packages = current_packages(cache)
         except Exception:  # noqa: BLE001 - collect() below records the error
             packages = None
     last = _last_json_safe
-    if last is not None and packages is not None and last[0] == key and last[1] == packages:
+    if last is not None and packages is not None and last[0] == key and (
+            last[1] is packages or last[1] == packages):
         info = dict(last[2])
         info["capture_seconds"] = round(time.perf_counter() - started, 4)
         return info

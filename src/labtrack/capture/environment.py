@@ -176,11 +176,18 @@ def capture_packages(cache_dir: str | Path | None = None) -> dict[str, str]:
     distribution put there later (``pip install --target``) is seen at the next change
     elsewhere.
     """
+    return dict(current_packages(cache_dir))
+
+
+def current_packages(cache_dir: str | Path | None = None) -> dict[str, str]:
+    """:func:`capture_packages` without the copy: the same dict object while the
+    packages are unchanged (callers must not change it; an identity check then says
+    "unchanged" without comparing ~150 entries)."""
     global _packages_cache
     if _packages_cache is not None:
         state, packages = _packages_cache
         if _still(state):
-            return dict(packages)
+            return packages
     key = [sys.executable]
     saved = _load_cached(cache_dir, "packages.json", key)
     if isinstance(saved, dict) and isinstance(saved.get("state"), list) and \
@@ -191,7 +198,7 @@ def capture_packages(cache_dir: str | Path | None = None) -> dict[str, str]:
         state = _sys_path_state(holders)
         _save_cached(cache_dir, "packages.json", key, {"state": state, "packages": packages})
     _packages_cache = (state, packages)
-    return dict(packages)
+    return packages
 
 
 def _still(state: list[list[Any]]) -> bool:
@@ -209,7 +216,29 @@ def _still(state: list[list[Any]]) -> bool:
     current = {entry: mtime for entry, mtime in _sys_path_state(held)}
     if any(current[entry] != mtime for entry, mtime in state if entry in held):
         return False
-    return not any(_holds_distributions(e) for e in sys.path if e not in known)
+    return not any(_holds_distributions_now(e) for e in sys.path if e not in known)
+
+
+# sys.path folders seen without distributions: folder -> its mtime then. A script run
+# from another folder than the scan's puts that folder on sys.path; listing it again
+# for every run of the process cost ~0.2 ms a run (a stat is ~100x cheaper, and adding a
+# *.dist-info to a folder changes its mtime)
+_without_distributions: dict[str, int] = {}
+
+
+def _holds_distributions_now(entry: str) -> bool:
+    """:func:`_holds_distributions`, skipping a folder unchanged since it held none."""
+    try:
+        folder = entry or os.getcwd()
+        mtime = os.stat(folder).st_mtime_ns
+    except OSError:
+        return False
+    if _without_distributions.get(folder) == mtime:
+        return False
+    holds = _holds_distributions(entry)
+    if not holds and len(_without_distributions) < 256:
+        _without_distributions[folder] = mtime
+    return holds
 
 
 def _holds_distributions(entry: str) -> bool:

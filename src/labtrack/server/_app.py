@@ -27,6 +27,8 @@ def build_app(store: Any, blobs: Any = None, *, settings: Settings | None = None
         blobs = LocalBlobStore(settings.blobs_dir)
     app = FastAPI(title="labtrack", version=VERSION, description=DESCRIPTION,
                   docs_url="/api/docs", redoc_url=None, openapi_url="/openapi.json")
+    if hasattr(store, "environment_blobs"):
+        store.environment_blobs = blobs  # run snapshots name their package lists' blobs
     app.state.services = Services(store=store, blobs=blobs, settings=settings)
     app.state.chart_cache = app.state.services.chart_cache
 

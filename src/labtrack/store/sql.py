@@ -71,6 +71,9 @@ class SQLStore:
         self.dialect = self.engine.dialect.name
         self._project_ids: dict[str, int] = {}
         self._series_ids: dict[tuple[str, str], tuple[int, int, int | None]] = {}
+        # where get_run() reads package lists of run snapshots from (the server sets its
+        # blob store here); None: <dir>/blobs of a SQLite store
+        self.environment_blobs: Any = None
         if migrate:
             self.migrate()
 
@@ -491,9 +494,27 @@ class SQLStore:
         if row is None:
             raise NotFoundError(f"no run with id {run_id!r}")
         out = self._row(dict(row._mapping), now)
-        out["environment"] = out.get("environment") or {}
+        out["environment"] = self._expanded(out.get("environment") or {})
         out["metric_defs"] = out.get("metric_defs") or {}
         return out
+
+    def _expanded(self, environment: dict[str, Any]) -> dict[str, Any]:
+        """The snapshot with its package list read back from the blobs when it names one
+        (``capture._package_blob``): from :attr:`environment_blobs`, else a SQLite
+        store's ``<dir>/blobs``."""
+        from ..capture._package_blob import REF_KEY, expand
+
+        if REF_KEY not in environment:
+            return environment
+        blobs = self.environment_blobs
+        if blobs is None:
+            if not self.url.startswith("sqlite:///"):
+                return environment  # no blob store known: the reference as stored
+            from ..blobs import LocalBlobStore
+
+            blobs = self.environment_blobs = LocalBlobStore(  # kept: its packs connection
+                Path(self.url[len("sqlite:///"):]).parent / "blobs")
+        return expand(environment, blobs.get_bytes)
 
     def resolve_run(self, ref: str, project: str | None = None) -> str:
         """A run id from an id, an id prefix (>= 4 chars) or a unique name."""
