@@ -170,14 +170,29 @@ def store_files(backend: Backend, files: Sequence[tuple[str, str]],
     try:
         with blobs.batch() as batch:
             with _big_files(big, work):
-                with no_gc():  # big files stream on their threads meanwhile
-                    stored = blobs.put_small_files(small, batch)
+                handled = 0
+
+                def settle(done: list[tuple[str, int, StatKey]]) -> None:
+                    """Results and digests to remember of ``small[handled:len(done)]``."""
+                    nonlocal handled
                     with lock:
-                        for (name, source, _), (digest, size, key) in zip(small, stored,
-                                                                           strict=True):
+                        for (name, source, _), (digest, size, key) in zip(
+                                small[handled:len(done)], done[handled:], strict=True):
                             results[name] = (digest, size)
                             if now - key[1] > RACY_NS:  # key[1]: the mtime
                                 remember.append((source, key, digest))
+                        handled = len(done)
+
+                def meanwhile(done: list[tuple[str, int, StatKey]]) -> None:
+                    settle(done)  # while a worker process stores the rest
+                    with lock:  # big files may be adding to it meanwhile
+                        cache.put_keys(remember)
+                        remember.clear()
+                    cache.flush()
+
+                with no_gc():  # big files stream on their threads meanwhile
+                    stored = blobs.put_small_files(small, batch, meanwhile)
+                    settle(stored)
                 if progress is not None:
                     for _, size, _ in stored:
                         progress(size)

@@ -36,7 +36,7 @@ OPEN_FLAGS = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0)  # a FIFO must not hang 
 IOV = 512  # buffers per writev (the kernel's limit is 1024)
 WORKER_MIN_FILES = 3000  # small files from which about half go to a worker process
 WORKER_MIN_BYTES = 8 << 20  # ... holding at least this many bytes
-WORKER_START_FILES = 1000  # files this process stores while a worker starts (~30 ms)
+WORKER_START_FILES = 2500  # more files for this process: the worker starts (~30 ms), then is slower
 DISABLE_ENV = "LABTRACK_NO_PACK_WORKER"  # set (to anything) to store everything in-process
 
 StatKey = tuple[int, int, int, int, int]

@@ -603,8 +603,9 @@ class SmallBlobBatch:
         with self._lock:
             self._written.extend(packs)
 
-    def flush(self) -> None:
-        """Write what is queued (on the calling thread) and index every pack written."""
+    def checkpoint(self) -> None:
+        """:meth:`flush` without ending the batch: what is queued and written so far is
+        indexed now (a log waiting for its worker process does this meanwhile)."""
         with self._lock:
             rows, self._rows, self._bytes = self._rows, {}, 0
             try:
@@ -617,7 +618,13 @@ class SmallBlobBatch:
                 self.db.discard_packs(self._written)
                 self._written = []
                 raise
-            finally:
+
+    def flush(self) -> None:
+        """Write what is queued (on the calling thread) and index every pack written."""
+        try:
+            self.checkpoint()
+        finally:
+            with self._lock:
                 self._stop()
 
     def abandon(self) -> None:

@@ -303,7 +303,9 @@ class LocalBlobStore:
             os.close(fd)
 
     def put_small_files(self, files: Sequence[tuple[str, str, StatKey]],
-                        batch: SmallBlobBatch) -> list[tuple[str, int, StatKey]]:
+                        batch: SmallBlobBatch,
+                        meanwhile: Callable[[list[tuple[str, int, StatKey]]], None] | None
+                        = None) -> list[tuple[str, int, StatKey]]:
         """Store many small files the caller has just stat'ed: ``[(name, path, stat key)]``.
 
         For each, one ``open``, one ``read``, one ``fstat`` and one ``close``: the
@@ -321,6 +323,9 @@ class LocalBlobStore:
         Args:
             files: regular files of at most :data:`SMALL_MAX` bytes, by their stat key.
             batch: the :meth:`batch` that takes the blobs.
+            meanwhile: with a worker, called with the results of this process's files
+                (the first ones, in order) once they are stored and indexed, while the
+                worker finishes: the caller's bookkeeping for them costs no time then.
         Raises:
             ArtifactError: as :meth:`put_path`.
         """
@@ -334,6 +339,9 @@ class LocalBlobStore:
         try:
             out = self._put_small_here(files[:cut], batch)
             if worker is not None:
+                batch.checkpoint()  # index this half's packs while the worker works
+                if meanwhile is not None:
+                    meanwhile(out)
                 out.extend(self._put_small_by(worker, files[cut:], batch))
         except BaseException:
             if worker is not None:
