@@ -124,15 +124,57 @@ def test_the_worker_script_runs_alone(tmp_path):
     content = _small_files(tmp_path / "data", 6)
     files = _stage(tmp_path / "data", sorted(content))
     (tmp_path / "data" / files[2][0]).write_bytes(b"changed")
-    worker = _packing.PackWorker.start(str(tmp_path / "packs"), files, flush_bytes=1000)
+    worker = _packing.PackWorker.start(str(tmp_path / "packs"), files, flush_bytes=1000,
+                                       small_max=1 << 20)
     assert worker is not None
     done = worker.finish()
     assert done is not None
-    packs, digests, redo = done
-    assert redo == [2] and sorted(digests) == [0, 1, 3, 4, 5]
-    assert all(digests[i] == _digest(content[files[i][0]]) for i in digests)
+    packs, stored, redo = done
+    assert redo == [2] and sorted(stored) == [0, 1, 3, 4, 5]
+    assert all(stored[i] == (_digest(content[files[i][0]]), files[i][2]) for i in stored)
     assert len(packs) >= 2  # 1000 bytes a pack
     for name, indexes in packs:
         body = (tmp_path / "packs" / name).read_bytes()
         assert body == b"".join(content[files[i][0]] for i in indexes)
         assert not os.access(tmp_path / "packs" / name, os.W_OK) or os.geteuid() == 0
+
+
+def test_first_log_starts_the_worker_early_and_a_relog_does_not(make_run, tmp_path, store_dir,
+                                                                 workers, monkeypatch):
+    """A first log hands the tail to a worker before anything is stat'ed (it stats them
+    itself; big files come back to this process); a log of known paths does not."""
+    from labtrack.blobs.local import SMALL_MAX
+
+    monkeypatch.setattr(_packing, "WORKER_MIN_FILES", 30)
+    content = _small_files(tmp_path / "data", 40)
+    content["d3/zz-big.bin"] = os.urandom(SMALL_MAX + 10)  # last: in the worker's share
+    (tmp_path / "data" / "d3/zz-big.bin").write_bytes(content["d3/zz-big.bin"])
+    for path in (tmp_path / "data").rglob("*.bin"):
+        os.utime(path, (1e9, 1e9))  # old enough for the digest cache
+    run = make_run()
+    art = labtrack.Artifact("ds", "dataset")
+    art.add_dir(tmp_path / "data")
+    run.log_artifact(art)
+    assert len(workers) == 1 and workers[0] is not None
+    assert all(key is None for _, _, key in workers[0].files)  # stat'ed by the worker
+    assert {e["path"]: e["digest"] for e in art.manifest} == \
+        {name: _digest(body) for name, body in content.items()}
+    blobs = LocalBlobStore(store_dir / "blobs")
+    assert blobs.path(_digest(content["d3/zz-big.bin"])).exists()  # a file, not packed
+    assert blobs.get_bytes(_digest(content["d3/zz-big.bin"])) == content["d3/zz-big.bin"]
+
+    again = labtrack.Artifact("ds", "dataset")
+    again.add_dir(tmp_path / "data")
+    run.log_artifact(again)  # every file known: read nothing, start nothing
+    assert again.version == "v0" and len(workers) == 1
+
+    for name in list(content)[:35]:  # most files rewritten: paths known, stats not
+        content[name] = b"new " + content[name]
+        (tmp_path / "data" / name).write_bytes(content[name])
+    third = labtrack.Artifact("ds", "dataset")
+    third.add_dir(tmp_path / "data")
+    run.log_artifact(third)
+    assert third.version == "v1" and len(workers) == 2 and workers[1] is not None
+    assert all(key is not None for _, _, key in workers[1].files)  # stat'ed here
+    folder = Path(run.use_artifact("ds:v1").download(tmp_path / "out"))
+    assert all((folder / name).read_bytes() == body for name, body in content.items())

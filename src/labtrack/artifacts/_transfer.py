@@ -35,6 +35,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+from ..blobs import _packing, _smalldb
 from ..blobs.local import SMALL_MAX, StatKey, stat_key, write_copy
 from ..errors import ArtifactError, NotFoundError
 from ._backend import Backend
@@ -120,7 +121,7 @@ def _absolute(path: str) -> str:
 def store_files(backend: Backend, files: Sequence[tuple[str, str]],
                 progress: Progress = None,
                 stats: Sequence[StatKey | None] | None = None,
-                check_cached: bool = True) -> dict[str, tuple[str, int]]:
+                check_cached: bool = True, worker: bool = True) -> dict[str, tuple[str, int]]:
     """Store local files as blobs: ``[(entry path, local path)] -> {entry path: (digest, size)}``.
 
     Small files go into the blob store's packs, one per 16 MiB (one
@@ -135,6 +136,8 @@ def store_files(backend: Backend, files: Sequence[tuple[str, str]],
             new version inside its transaction (a version that exists already holds its
             blobs: nothing frees a blob a version names); on its ``MissingBlobsError``
             the caller stores the files again with the check.
+        worker: let a worker process store part of many small files (False: the
+            caller has one for other files already, see :class:`EarlyWorker`).
     Raises:
         ArtifactError: a file is missing, unreadable, not a regular file or changed
             while it was read (the message names it).
@@ -191,7 +194,7 @@ def store_files(backend: Backend, files: Sequence[tuple[str, str]],
                     cache.flush()
 
                 with no_gc():  # big files stream on their threads meanwhile
-                    stored = blobs.put_small_files(small, batch, meanwhile)
+                    stored = blobs.put_small_files(small, batch, meanwhile, worker)
                     settle(stored)
                 if progress is not None:
                     for _, size, _ in stored:
@@ -205,6 +208,70 @@ def store_files(backend: Backend, files: Sequence[tuple[str, str]],
     finally:
         _remember(cache, remember)
     return results
+
+
+class EarlyWorker:
+    """A worker process (:mod:`labtrack.blobs._packing`) started before anything is
+    stat'ed, on the last files of a log of thousands whose paths the digest cache
+    does not know (a first log): it stats, reads, hashes and packs them while this
+    process stats and stores the others, and :meth:`collect` indexes its packs."""
+
+    def __init__(self, worker: _packing.PackWorker, files: list[Local], cut: int,
+                 started_ns: int) -> None:
+        self.worker, self.files, self.cut, self.started_ns = worker, files, cut, started_ns
+
+    @classmethod
+    def start(cls, backend: Backend, files: Sequence[Local]) -> EarlyWorker | None:
+        """A worker for the tail of ``files`` (``[(entry path, local path)]``), which
+        the caller then stores only up to :attr:`cut`; None when none is worth it."""
+        if len(files) < _packing.WORKER_MIN_FILES or (os.cpu_count() or 1) < 2:
+            return None
+        cut = min(len(files), (len(files) + _packing.WORKER_START_FILES) // 2)
+        tail = [(name, _absolute(local)) for name, local in files[cut:]]
+        if backend.digests.lookup([source for _, source in tail]):
+            return None  # files logged before: a re-log reads only what changed
+        started = time.time_ns()  # before any read: a file modified since is never vouched for
+        worker = _packing.PackWorker.start(backend.blobs.small.packs,
+                                           [(name, source, None) for name, source in tail],
+                                           _smalldb.FLUSH_BYTES, SMALL_MAX)
+        return None if worker is None else cls(worker, tail, cut, started)
+
+    def collect(self, backend: Backend, progress: Progress = None
+                ) -> dict[str, tuple[str, int]]:
+        """Wait for the worker and index its packs: ``{entry path: (digest, size)}``.
+        Files it did not store (big ones, changed ones, all if it failed) are stored
+        here the careful way."""
+        blobs = backend.blobs
+        results: dict[str, tuple[str, int]] = {}
+        remember: list[tuple[str, StatKey, str]] = []
+
+        def note(name: str, source: str, digest: str, key: StatKey) -> None:
+            results[name] = (digest, key[0])
+            if self.started_ns - key[1] > RACY_NS:
+                remember.append((source, key, digest))
+            if progress is not None:
+                progress(key[0])
+
+        done = self.worker.finish()
+        with no_gc(), blobs.batch() as batch:
+            redo: Sequence[int] = range(len(self.files))
+            if done is not None:
+                packs, stored, redo = done
+                batch.adopt([_smalldb.Pack(name, [stored[i][0] for i in indexes],
+                                           [stored[i][1][0] for i in indexes])
+                             for name, indexes in packs])
+                for index, (digest, key) in stored.items():
+                    note(*self.files[index], digest, key)
+            for index in redo:
+                name, source = self.files[index]
+                digest, _, before = blobs.put_path(source, name=name, batch=batch)
+                note(name, source, digest, stat_key(before))
+        _remember(backend.digests, remember)
+        return results
+
+    def abandon(self) -> None:
+        """Stop the worker (the log failed)."""
+        self.worker.abandon()
 
 
 def _remember(cache: DigestCache, remember: list[tuple[str, StatKey, str]]) -> None:

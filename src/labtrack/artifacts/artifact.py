@@ -561,16 +561,28 @@ class Artifact:
 
     def _stage(self, backend: Backend) -> list[dict[str, Any]]:
         """Store the pending local files; returns the manifest entries."""
-        from ._transfer import stat_files, store_files
+        from ._transfer import EarlyWorker, stat_files, store_files
 
         with no_gc():
             pending = sorted(self._pending.items())
             local = [(p, e["local"]) for p, e in pending if e.get("local")]
-            stats = stat_files(local)  # once, now: the files are logged as they are now
+            early = EarlyWorker.start(backend, local)  # a first log of thousands of files
+            mine = local if early is None else local[:early.cut]
+            stats = stat_files(mine)  # once, now: the files are logged as they are now
         total = sum(key[0] for key in stats if key is not None)
-        with progress(total, f"logging {self._name}") as advance:
-            # the commit checks the blobs of a new version; an existing one holds its own
-            stored = store_files(backend, local, advance, stats=stats, check_cached=False)
+        if early is not None:  # the worker's files are stat'ed by it: as many of the same size
+            total += total * len(early.files) // max(1, len(mine))
+        try:
+            with progress(total, f"logging {self._name}") as advance:
+                # the commit checks the blobs of a new version; an existing one holds its own
+                stored = store_files(backend, mine, advance, stats=stats, check_cached=False,
+                                     worker=early is None)
+                if early is not None:
+                    stored.update(early.collect(backend, advance))
+        except BaseException:
+            if early is not None:
+                early.abandon()
+            raise
         with no_gc():
             return [{"path": path, "digest": stored[path][0], "size": stored[path][1],
                      "ref": None} if e.get("local") else

@@ -11,12 +11,15 @@ fails in any way, this process stores its half itself.
 
 This file is also the worker's script: it imports nothing outside the standard
 library and runs as ``python -I -S _packing.py JOB`` (no site packages, quick to
-start). The job file holds the pack size, then ``path NUL "size mtime ctime ino
-dev" NUL`` per file. The worker answers on stdout once it is done (the caller
-reads only then, and a full pipe would stall the worker): per pack, synced,
-``P <pack name>`` then ``F <index> <sha256>`` for each of its files; ``R <index>``
-for a file that changed since the caller's stat or could not be read (the caller
-stores it the careful way, which names the problem). Exit status 0 when every
+start). The job file holds ``"pack size, largest small file" NUL``, then ``path NUL
+"size mtime ctime ino dev" NUL`` per file, or ``path NUL NUL`` for a file the worker
+stats itself (a log that starts it before stat'ing anything). The worker answers
+on stdout once it is done (the caller reads only then, and a full pipe would stall
+the worker): per pack, synced,
+``P <pack name>`` then ``F <index> <sha256> <size mtime ctime ino dev>`` for each
+of its files; ``R <index>`` for a file that changed since the caller's stat, could
+not be read, is not a regular file or is larger than a small one (the caller stores
+it the careful way, which names any problem). Exit status 0 when every
 line was written.
 """
 
@@ -25,6 +28,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import os
+import stat
 import sys
 import threading
 import time
@@ -110,18 +114,22 @@ def _writev_all(fd: int, buffers: Sequence[bytes]) -> None:
 
 # -- this process's side -------------------------------------------------------------
 
-class PackWorker:
-    """A worker process storing ``files`` (``[(name, path, stat key)]``) into packs in
-    ``folder``; :meth:`finish` collects what it did."""
+Finished = tuple[list[tuple[str, list[int]]], dict[int, tuple[str, StatKey]], list[int]]
 
-    def __init__(self, proc: Any, job: str, folder: str, files: Sequence[tuple[str, str, StatKey]]
-                 ) -> None:
+
+class PackWorker:
+    """A worker process storing ``files`` (``[(name, path, stat key or None)]``) into
+    packs in ``folder``; :meth:`finish` collects what it did."""
+
+    def __init__(self, proc: Any, job: str, folder: str,
+                 files: Sequence[tuple[str, str, StatKey | None]]) -> None:
         self._proc, self._job, self.folder, self.files = proc, job, folder, files
 
     @classmethod
-    def start(cls, folder: str, files: Sequence[tuple[str, str, StatKey]],
-              flush_bytes: int) -> PackWorker | None:
-        """Start a worker for ``files``; None where none can run (then store them here)."""
+    def start(cls, folder: str, files: Sequence[tuple[str, str, StatKey | None]],
+              flush_bytes: int, small_max: int) -> PackWorker | None:
+        """Start a worker for ``files`` (a file without a stat key is stat'ed by the
+        worker); None where none can run (then store them here)."""
         script = os.path.abspath(__file__)
         python = os.path.basename(sys.executable or "").lower()
         if os.environ.get(DISABLE_ENV) or not python.startswith(("python", "pypy")) or \
@@ -133,8 +141,9 @@ class PackWorker:
         try:
             os.makedirs(folder, exist_ok=True)
             with open(job, "wb") as fh:
-                fh.write(b"%d\0" % flush_bytes)
-                fh.write(b"".join(b"%s\0%d %d %d %d %d\0" % (os.fsencode(path), *key)
+                fh.write(b"%d %d\0" % (flush_bytes, small_max))
+                fh.write(b"".join(b"%s\0%b\0" % (os.fsencode(path), b"" if key is None
+                                                  else b"%d %d %d %d %d" % key)
                                   for _, path, key in files))
             proc = subprocess.Popen([sys.executable, "-I", "-S", script, job],
                                     stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
@@ -145,10 +154,10 @@ class PackWorker:
             return None
         return cls(proc, job, folder, files)
 
-    def finish(self) -> tuple[list[tuple[str, list[int]]], dict[int, str], list[int]] | None:
-        """Wait for the worker: ``(packs, digests, redo)``, packs being ``(name, indexes
-        of its files in order)``, digests ``{index: sha256}`` and redo the indexes of
-        files to store the careful way; None if the worker failed (its packs are
+    def finish(self) -> Finished | None:
+        """Wait for the worker: ``(packs, stored, redo)``, packs being ``(name, indexes
+        of its files in order)``, stored ``{index: (sha256, stat key)}`` and redo the
+        indexes of files to store the careful way; None if the worker failed (its packs are
         removed: store its files here)."""
         try:
             out, _ = self._proc.communicate()
@@ -157,7 +166,7 @@ class PackWorker:
             with contextlib.suppress(OSError):
                 os.unlink(self._job)
         packs: list[tuple[str, list[int]]] = []
-        digests: dict[int, str] = {}
+        digests: dict[int, tuple[str, StatKey]] = {}
         redo: list[int] = []
         try:
             for line in out.decode("ascii").splitlines():
@@ -165,9 +174,10 @@ class PackWorker:
                 if kind == "P":
                     packs.append((rest, []))
                 elif kind == "F":
-                    index, digest = rest.split(" ")
+                    index, digest, *key = rest.split(" ")
+                    size, mtime, ctime, ino, dev = (int(n) for n in key)
                     packs[-1][1].append(int(index))
-                    digests[int(index)] = digest
+                    digests[int(index)] = (digest, (size, mtime, ctime, ino, dev))
                 elif kind == "R":
                     redo.append(int(rest))
             complete = code == 0 and len(digests) + len(redo) == len(self.files)
@@ -193,10 +203,25 @@ class PackWorker:
 
 # -- the worker's side ---------------------------------------------------------------
 
+def _key(path: str, given: bytes, small_max: int) -> StatKey | None:
+    """The caller's stat key of a file, else its own stat's (None: not a small regular
+    file, or gone)."""
+    if given:
+        size, mtime, ctime, ino, dev = (int(n) for n in given.split())
+        return (size, mtime, ctime, ino, dev)
+    try:
+        st = os.stat(path)
+    except (OSError, ValueError):
+        return None
+    if not stat.S_ISREG(st.st_mode) or st.st_size > small_max:
+        return None
+    return stat_key(st)
+
+
 def _work(job: str) -> int:
     with open(job, "rb") as fh:
         fields = fh.read().split(b"\0")
-    flush_bytes = int(fields[0])
+    flush_bytes, small_max = (int(n) for n in fields[0].split())
     folder = os.path.dirname(job)
     out: list[str] = []  # written at the end: the caller reads only once its half is done
     writing: list[threading.Thread] = []
@@ -222,13 +247,13 @@ def _work(job: str) -> int:
     sha256 = hashlib.sha256
     for index in range((len(fields) - 1) // 2):
         path = os.fsdecode(fields[1 + 2 * index])
-        size, mtime, ctime, ino, dev = (int(n) for n in fields[2 + 2 * index].split())
-        data = read_unchanged(path, (size, mtime, ctime, ino, dev))
+        key = _key(path, fields[2 + 2 * index], small_max)
+        data = None if key is None else read_unchanged(path, key)
         if data is None:
             out.append(f"R {index}\n")
             continue
         datas.append(data)
-        lines.append(f"F {index} {sha256(data).hexdigest()}\n")
+        lines.append(f"F {index} {sha256(data).hexdigest()} %d %d %d %d %d\n" % key)
         queued += len(data)
         if queued >= flush_bytes:
             wait()  # at most one pack in flight: memory stays under two

@@ -305,7 +305,7 @@ class LocalBlobStore:
     def put_small_files(self, files: Sequence[tuple[str, str, StatKey]],
                         batch: SmallBlobBatch,
                         meanwhile: Callable[[list[tuple[str, int, StatKey]]], None] | None
-                        = None) -> list[tuple[str, int, StatKey]]:
+                        = None, worker: bool = True) -> list[tuple[str, int, StatKey]]:
         """Store many small files the caller has just stat'ed: ``[(name, path, stat key)]``.
 
         For each, one ``open``, one ``read``, one ``fstat`` and one ``close``: the
@@ -326,26 +326,28 @@ class LocalBlobStore:
             meanwhile: with a worker, called with the results of this process's files
                 (the first ones, in order) once they are stored and indexed, while the
                 worker finishes: the caller's bookkeeping for them costs no time then.
+            worker: False stores every file in this process.
         Raises:
             ArtifactError: as :meth:`put_path`.
         """
-        worker, cut = None, len(files)
-        if len(files) >= _packing.WORKER_MIN_FILES and (os.cpu_count() or 1) > 1 and \
+        helper, cut = None, len(files)
+        if worker and len(files) >= _packing.WORKER_MIN_FILES and (os.cpu_count() or 1) > 1 and \
                 sum(key[0] for _, _, key in files) >= _packing.WORKER_MIN_BYTES:
             cut = min(len(files), (len(files) + _packing.WORKER_START_FILES) // 2)
-            worker = PackWorker.start(self.small.packs, files[cut:], _smalldb.FLUSH_BYTES)
-            if worker is None:
+            helper = PackWorker.start(self.small.packs, files[cut:], _smalldb.FLUSH_BYTES,
+                                      SMALL_MAX)
+            if helper is None:
                 cut = len(files)
         try:
             out = self._put_small_here(files[:cut], batch)
-            if worker is not None:
+            if helper is not None:
                 batch.checkpoint()  # index this half's packs while the worker works
                 if meanwhile is not None:
                     meanwhile(out)
-                out.extend(self._put_small_by(worker, files[cut:], batch))
+                out.extend(self._put_small_by(helper, files[cut:], batch))
         except BaseException:
-            if worker is not None:
-                worker.abandon()
+            if helper is not None:
+                helper.abandon()
             raise
         return out
 
@@ -356,17 +358,18 @@ class LocalBlobStore:
         done = worker.finish()
         if done is None:
             return self._put_small_here(files, batch)
-        packs, digests, redo = done
-        batch.adopt([Pack(name, [digests[i] for i in indexes],
-                          [files[i][2][0] for i in indexes]) for name, indexes in packs])
+        packs, stored, redo = done
+        batch.adopt([Pack(name, [stored[i][0] for i in indexes],
+                          [stored[i][1][0] for i in indexes]) for name, indexes in packs])
         out: list[tuple[str, int, StatKey]] = []
         careful = set(redo)
-        for index, (name, path, key) in enumerate(files):
+        for index, (name, path, _) in enumerate(files):
             if index in careful:
                 digest, size, before = self.put_path(path, name=name, batch=batch)
                 out.append((digest, size, stat_key(before)))
             else:
-                out.append((digests[index], key[0], key))
+                digest, key = stored[index]
+                out.append((digest, key[0], key))
         return out
 
     def _put_small_here(self, files: Sequence[tuple[str, str, StatKey]],
