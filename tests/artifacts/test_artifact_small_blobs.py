@@ -69,6 +69,17 @@ def test_small_files_land_in_packs(make_run, files, tmp_path, store_dir, small_b
     run.use_artifact("ds:v0").verify(folder)
 
 
+def _unpack(store_dir: Path, small_blobs) -> dict[str, bytes]:
+    """Take every small blob out of the packs (index rows and files); returns them."""
+    blobs = small_blobs()
+    with contextlib.closing(sqlite3.connect(store_dir / "blobs" / "small.sqlite")) as conn, conn:
+        conn.execute("DELETE FROM packed")
+        conn.execute("DELETE FROM packs")
+    for name in _packs(store_dir):
+        (store_dir / "blobs" / "packs" / name).unlink()
+    return blobs
+
+
 def test_store_of_the_file_layout_still_reads(make_run, files, tmp_path, store_dir,
                                               small_blobs):
     """Small blobs as files (stores written before packs and database) download, re-log
@@ -81,14 +92,9 @@ def test_store_of_the_file_layout_still_reads(make_run, files, tmp_path, store_d
     run.log_artifact(art)
     # move every small blob out of its pack into the file tree, as old versions stored them
     blobs = LocalBlobStore(store_dir / "blobs")
-    moved = small_blobs()
+    moved = _unpack(store_dir, small_blobs)
     for body in moved.values():
         blobs.put_bytes(body)
-    with contextlib.closing(sqlite3.connect(store_dir / "blobs" / "small.sqlite")) as conn, conn:
-        conn.execute("DELETE FROM packed")
-        conn.execute("DELETE FROM packs")
-    for name in _packs(store_dir):
-        (store_dir / "blobs" / "packs" / name).unlink()
     assert small_blobs() == {} and len(moved) == len(content)
 
     folder = Path(run.use_artifact("ds:v0").download(tmp_path / "out"))
@@ -117,15 +123,11 @@ def test_store_of_the_database_layout_still_reads(make_run, files, tmp_path, sto
     art = labtrack.Artifact("ds", "dataset")
     art.add_dir(data)
     run.log_artifact(art)
-    moved = small_blobs()
+    moved = _unpack(store_dir, small_blobs)
     db = store_dir / "blobs" / "small.sqlite"
     with contextlib.closing(sqlite3.connect(db)) as conn, conn:
         conn.executemany("INSERT INTO blobs (digest, data) VALUES (?, ?)",
                          [(bytes.fromhex(d), body) for d, body in moved.items()])
-        conn.execute("DELETE FROM packed")
-        conn.execute("DELETE FROM packs")
-    for name in _packs(store_dir):
-        (store_dir / "blobs" / "packs" / name).unlink()
     assert small_blobs() == moved
 
     blobs = LocalBlobStore(store_dir / "blobs")
