@@ -228,7 +228,8 @@ class EarlyWorker:
             return None
         cut = min(len(files), (len(files) + _packing.WORKER_START_FILES) // 2)
         tail = [(name, _absolute(local)) for name, local in files[cut:]]
-        if backend.digests.lookup([source for _, source in tail]):
+        sample = tail[::max(1, len(tail) // 64)]  # 64 paths tell a first log from a re-log
+        if backend.digests.lookup([source for _, source in sample]):
             return None  # files logged before: a re-log reads only what changed
         started = time.time_ns()  # before any read: a file modified since is never vouched for
         worker = _packing.PackWorker.start(backend.blobs.small.packs,
