@@ -97,7 +97,9 @@ def child(kind: str, source: str, store: str, work: str) -> dict[str, Any]:
     return {"init_s": init_s, "log_s": first_s, "relog_s": again_s, "download_s": download_s,
             "cached_download_s": cached_s, "files": art.file_count, "bytes": art.size,
             "hard_links": linked, "sqlalchemy_imported_by_logs": sqlalchemy,
-            "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}
+            "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+            # the pack worker process (10,000 small files): memory the log uses too
+            "worker_rss_mb": resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024}
 
 
 def floor(kind: str, source: str, work: str) -> dict[str, Any]:
@@ -170,13 +172,14 @@ def report(name: str, r: dict[str, Any]) -> dict[str, Any]:
         "download_s": round(r["download_s"], 3),
         "cached_download_s": round(r["cached_download_s"], 4),
         "hard_links": r["hard_links"], "peak_rss_mb": round(r["peak_rss_mb"], 1),
+        "worker_rss_mb": round(r.get("worker_rss_mb", 0.0), 1),
         "sqlalchemy_imported_by_logs": r.get("sqlalchemy_imported_by_logs"),
         **({"runs": len(r["all_log_s"]),
             "log_MB_per_s_all": [round(mb / t, 1) for t in r["all_log_s"]]}
            if len(r.get("all_log_s", [])) > 1 else {}),
         "targets_met": {
             "throughput>=200MB/s": mb / r["log_s"] >= 200,
-            "rss<=200MB": r["peak_rss_mb"] <= 200,
+            "rss<=200MB": r["peak_rss_mb"] + r.get("worker_rss_mb", 0.0) <= 200,
             "relog<=20%": r["relog_s"] <= 0.2 * r["log_s"],
         },
     }
