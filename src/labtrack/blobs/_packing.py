@@ -26,6 +26,7 @@ line was written.
 from __future__ import annotations
 
 import contextlib
+import errno
 import hashlib
 import os
 import stat
@@ -36,7 +37,10 @@ import uuid
 from collections.abc import Sequence
 from typing import Any
 
-OPEN_FLAGS = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0)  # a FIFO must not hang a reader
+_BINARY = getattr(os, "O_BINARY", 0)  # Windows: no newline translation
+OPEN_FLAGS = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | _BINARY  # a FIFO must not hang
+PACK_READ_FLAGS = os.O_RDONLY | _BINARY
+_datasync = getattr(os, "fdatasync", os.fsync)  # macOS and Windows have no fdatasync
 IOV = 512  # buffers per writev (the kernel's limit is 1024)
 WORKER_MIN_FILES = 3000  # small files from which about half go to a worker process
 WORKER_MIN_BYTES = 8 << 20  # ... holding at least this many bytes
@@ -87,12 +91,12 @@ def write_pack_file(path: str, datas: Sequence[bytes]) -> None:
     Raises:
         OSError: the file cannot be created or written (a full disk, say).
     """
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o444)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | _BINARY, 0o444)
     try:
         try:
             for start in range(0, len(datas), IOV):
                 _writev_all(fd, datas[start:start + IOV])
-            os.fdatasync(fd)
+            _datasync(fd)
         finally:
             os.close(fd)
     except BaseException:
@@ -102,14 +106,43 @@ def write_pack_file(path: str, datas: Sequence[bytes]) -> None:
 
 
 def _writev_all(fd: int, buffers: Sequence[bytes]) -> None:
-    """Write every byte of ``buffers`` (``writev`` may write less than asked)."""
-    total = sum(len(b) for b in buffers)
-    written = os.writev(fd, buffers)
-    if written == total:
+    """Write every byte of ``buffers`` (``writev`` may write less than asked; Windows
+    has no ``writev``)."""
+    written = os.writev(fd, buffers) if hasattr(os, "writev") else 0
+    if written == sum(len(b) for b in buffers):
         return
     rest = memoryview(b"".join(buffers))[written:]
     while rest:
         rest = rest[os.write(fd, rest):]
+
+
+def pread(fd: int, size: int, offset: int) -> bytes:
+    """``size`` bytes at ``offset`` (fewer at the end of the file); Windows has no
+    ``os.pread``."""
+    if hasattr(os, "pread"):
+        return os.pread(fd, size, offset)
+    os.lseek(fd, offset, os.SEEK_SET)
+    return os.read(fd, size)
+
+
+def sync_folder(path: str | os.PathLike[str]) -> None:
+    """fsync a folder, so the names just created in it survive a power cut. Nothing
+    where folders cannot be opened (Windows) or synced (some file systems: EINVAL).
+
+    Raises:
+        OSError: the sync failed (an I/O error).
+    """
+    try:
+        fd = os.open(path, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError as err:
+        if err.errno != errno.EINVAL:
+            raise
+    finally:
+        os.close(fd)
 
 
 # -- this process's side -------------------------------------------------------------

@@ -43,7 +43,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ..errors import StoreError
-from ._packing import pack_name, write_pack_file
+from ._packing import PACK_READ_FLAGS, pack_name, pread, sync_folder, write_pack_file
 
 if TYPE_CHECKING:  # concurrent.futures registers an atexit hook on import: not at shutdown
     from concurrent.futures import Future, ThreadPoolExecutor
@@ -214,7 +214,7 @@ class SmallBlobDB:
         gone = False
         for name, places in by_pack.items():
             try:
-                fd = os.open(self._pack_path(name), os.O_RDONLY)
+                fd = os.open(self._pack_path(name), PACK_READ_FLAGS)
             except FileNotFoundError:
                 gone = True
                 continue
@@ -295,9 +295,9 @@ class SmallBlobDB:
         conn = self._conn(create=True)
         assert conn is not None
         try:
-            _sync_folder(self.packs)
+            sync_folder(self.packs)
             if not self._parent_synced:  # the packs folder's own name, once
-                _sync_folder(os.path.dirname(self.packs))
+                sync_folder(os.path.dirname(self.packs))
                 self._parent_synced = True
         except OSError as err:
             self.discard_packs(packs)
@@ -430,7 +430,7 @@ class SmallBlobDB:
                               "ORDER BY offset", (pid,)).fetchall()
         found: dict[str, bytes] = {}
         try:
-            fd = os.open(self._pack_path(name), os.O_RDONLY)
+            fd = os.open(self._pack_path(name), PACK_READ_FLAGS)
         except FileNotFoundError:
             return
         try:
@@ -441,7 +441,7 @@ class SmallBlobDB:
             return  # part of the pack is unreadable: leave it as it is (downloads say so)
         new = self.write_pack(list(found.items())) if found else None
         if new is not None:
-            _sync_folder(self.packs)
+            sync_folder(self.packs)
         moved = kept = False
         conn.execute("BEGIN IMMEDIATE")
         try:
@@ -523,22 +523,13 @@ def _read_runs(fd: int, places: Sequence[tuple[int, int, str]], found: dict[str,
         while j < len(places) and places[j][0] == end and end - start < _READ_RUN:
             end += places[j][1]
             j += 1
-        data = os.pread(fd, end - start, start)
+        data = pread(fd, end - start, start)
         view = memoryview(data)
         for offset, length, digest in places[i:j]:
             at = offset - start
             if at + length <= len(data):  # a short pack: its blob is left out (missing)
                 found[digest] = bytes(view[at:at + length])
         i = j
-
-
-def _sync_folder(path: str) -> None:
-    """fsync a folder, so the names created in it survive a power cut."""
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
 
 
 def _rows_for(conn: sqlite3.Connection, table: str, columns: str,

@@ -20,6 +20,7 @@ team server gets the blob with the run's other blobs (``HTTPStore`` uploads ever
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import threading
@@ -162,13 +163,7 @@ def _write_blob(blobs_dir: Path, digest: str, data: bytes) -> None:
 
 
 def _fsync_dir(path: Path) -> None:
-    try:
-        fd = os.open(path, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)
+    from ..blobs._packing import sync_folder
+
+    with contextlib.suppress(OSError):  # the snapshot is written anyway; see externalize
+        sync_folder(path)
