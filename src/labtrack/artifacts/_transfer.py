@@ -216,9 +216,8 @@ class EarlyWorker:
     does not know (a first log): it stats, reads, hashes and packs them while this
     process stats and stores the others, and :meth:`collect` indexes its packs."""
 
-    def __init__(self, worker: _packing.PackWorker, files: list[Local], cut: int,
-                 started_ns: int) -> None:
-        self.worker, self.files, self.cut, self.started_ns = worker, files, cut, started_ns
+    def __init__(self, worker: _packing.PackWorker, cut: int, started_ns: int) -> None:
+        self.worker, self.cut, self.started_ns = worker, cut, started_ns
 
     @classmethod
     def start(cls, backend: Backend, files: Sequence[Local]) -> EarlyWorker | None:
@@ -235,38 +234,29 @@ class EarlyWorker:
         worker = _packing.PackWorker.start(backend.blobs.small.packs,
                                            [(name, source, None) for name, source in tail],
                                            _smalldb.FLUSH_BYTES, SMALL_MAX)
-        return None if worker is None else cls(worker, tail, cut, started)
+        return None if worker is None else cls(worker, cut, started)
+
+    @property
+    def count(self) -> int:
+        """How many files the worker has."""
+        return len(self.worker.files)
 
     def collect(self, backend: Backend, progress: Progress = None
                 ) -> dict[str, tuple[str, int]]:
         """Wait for the worker and index its packs: ``{entry path: (digest, size)}``.
         Files it did not store (big ones, changed ones, all if it failed) are stored
         here the careful way."""
-        blobs = backend.blobs
+        files = self.worker.files
+        with no_gc(), backend.blobs.batch() as batch:
+            stored = backend.blobs.put_small_by(self.worker, files, batch)
         results: dict[str, tuple[str, int]] = {}
         remember: list[tuple[str, StatKey, str]] = []
-
-        def note(name: str, source: str, digest: str, key: StatKey) -> None:
-            results[name] = (digest, key[0])
+        for (name, source, _), (digest, size, key) in zip(files, stored, strict=True):
+            results[name] = (digest, size)
             if self.started_ns - key[1] > RACY_NS:
                 remember.append((source, key, digest))
             if progress is not None:
-                progress(key[0])
-
-        done = self.worker.finish()
-        with no_gc(), blobs.batch() as batch:
-            redo: Sequence[int] = range(len(self.files))
-            if done is not None:
-                packs, stored, redo = done
-                batch.adopt([_smalldb.Pack(name, [stored[i][0] for i in indexes],
-                                           [stored[i][1][0] for i in indexes])
-                             for name, indexes in packs])
-                for index, (digest, key) in stored.items():
-                    note(*self.files[index], digest, key)
-            for index in redo:
-                name, source = self.files[index]
-                digest, _, before = blobs.put_path(source, name=name, batch=batch)
-                note(name, source, digest, stat_key(before))
+                progress(size)
         _remember(backend.digests, remember)
         return results
 

@@ -571,7 +571,7 @@ class Artifact:
             stats = stat_files(mine)  # once, now: the files are logged as they are now
         total = sum(key[0] for key in stats if key is not None)
         if early is not None:  # the worker's files are stat'ed by it: as many of the same size
-            total += total * len(early.files) // max(1, len(mine))
+            total += total * early.count // max(1, len(mine))
         try:
             with progress(total, f"logging {self._name}") as advance:
                 # the commit checks the blobs of a new version; an existing one holds its own

@@ -140,17 +140,6 @@ class SmallBlobDB:
                 conn.close()
         self._local = threading.local()
 
-    def release(self) -> None:
-        """Close the calling thread's connection (a helper thread about to end)."""
-        conn = getattr(self._local, "conn", None)
-        if conn is None:
-            return
-        self._local.conn = None
-        with self._lock:
-            self._conns = [c for c in self._conns if c is not conn]
-        with contextlib.suppress(sqlite3.Error):
-            conn.close()
-
     def _pack_path(self, name: str) -> str:
         return os.path.join(self.packs, name)
 
@@ -636,5 +625,4 @@ class SmallBlobBatch:
     def _stop(self) -> None:
         pool, self._pool = self._pool, None
         if pool is not None:
-            pool.submit(self.db.release)
             pool.shutdown(wait=True)

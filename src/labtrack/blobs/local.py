@@ -344,17 +344,18 @@ class LocalBlobStore:
                 batch.checkpoint()  # index this half's packs while the worker works
                 if meanwhile is not None:
                     meanwhile(out)
-                out.extend(self._put_small_by(helper, files[cut:], batch))
+                out.extend(self.put_small_by(helper, files[cut:], batch))
         except BaseException:
             if helper is not None:
                 helper.abandon()
             raise
         return out
 
-    def _put_small_by(self, worker: PackWorker, files: Sequence[tuple[str, str, StatKey]],
-                      batch: SmallBlobBatch) -> list[tuple[str, int, StatKey]]:
-        """What ``worker`` stored of ``files``; the files it could not read go the
-        careful way; all of them are stored here if it failed."""
+    def put_small_by(self, worker: PackWorker, files: Sequence[tuple[str, str, StatKey | None]],
+                     batch: SmallBlobBatch) -> list[tuple[str, int, StatKey]]:
+        """What ``worker`` stored of ``files`` (the files it was started on), its packs
+        taken by ``batch``; the files it could not read go the careful way; all of them
+        are stored here if it failed. Returns ``[(digest, size, stat key)]`` in order."""
         done = worker.finish()
         if done is None:
             return self._put_small_here(files, batch)
@@ -372,16 +373,17 @@ class LocalBlobStore:
                 out.append((digest, key[0], key))
         return out
 
-    def _put_small_here(self, files: Sequence[tuple[str, str, StatKey]],
+    def _put_small_here(self, files: Sequence[tuple[str, str, StatKey | None]],
                         batch: SmallBlobBatch) -> list[tuple[str, int, StatKey]]:
-        """:meth:`put_small_files` on this thread."""
+        """:meth:`put_small_files` on this thread (a file without a stat key goes the
+        careful way)."""
         out: list[tuple[str, int, StatKey]] = []
         queued: list[tuple[str, bytes]] = []  # handed to the batch 256 at a time (its lock)
         append, queue, sha256 = out.append, queued.append, hashlib.sha256
         for name, path, key in files:
-            data = read_unchanged(path, key)
-            if data is None:  # changed since the caller's stat, or trouble: the careful way
-                digest, size, before = self.put_path(path, name=name, batch=batch)
+            data = None if key is None else read_unchanged(path, key)
+            if key is None or data is None:  # changed since the caller's stat, or trouble:
+                digest, size, before = self.put_path(path, name=name, batch=batch)  # careful
                 append((digest, size, stat_key(before)))
                 continue
             digest = sha256(data).hexdigest()
