@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-import argparse
 import dataclasses
+import sys
 import warnings
 from collections.abc import Callable, Iterator, Mapping, MutableMapping
 from typing import Any
@@ -18,7 +18,8 @@ def _as_mapping(value: Any) -> Mapping[str, Any]:
         return {}
     if isinstance(value, Mapping):
         return value
-    if isinstance(value, argparse.Namespace):
+    argparse = sys.modules.get("argparse")  # a Namespace means the caller imported it
+    if argparse is not None and isinstance(value, argparse.Namespace):
         return vars(value)
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
         return dataclasses.asdict(value)

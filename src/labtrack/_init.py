@@ -120,7 +120,7 @@ def init(
             "or leave id unset for a new run"
         )
     try:
-        log = RunLogWriter(log_path)  # creates runs/ and runs/<id>/ as needed
+        log = RunLogWriter(log_path, new_folder=not exists and not side)  # makes runs/<id>/
     except ConflictError:
         raise
     except OSError as err:

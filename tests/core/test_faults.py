@@ -153,6 +153,27 @@ def test_truncated_run_log_skips_the_torn_tail(store_dir: Path) -> None:
     assert labtrack.Api().run("torn").state == "finished"
 
 
+def test_run_log_writer_makes_or_reuses_its_folder(tmp_path: Path) -> None:
+    """``new_folder`` is a hint only: runs/ missing, the run's folder already there
+    (another stream wrote first) and an existing log all work."""
+    from labtrack.runlog import RunLogWriter
+
+    fresh = tmp_path / "store" / "runs" / "a" / "run.log"  # neither runs/ nor a/ exist
+    log = RunLogWriter(fresh, new_folder=True)
+    log.append({"run": {"name": "a"}}, [])
+    log.close()
+    (tmp_path / "store" / "runs" / "b").mkdir()
+    (tmp_path / "store" / "runs" / "b" / "child.log").write_bytes(b"")
+    log = RunLogWriter(tmp_path / "store" / "runs" / "b" / "run.log", new_folder=True)
+    log.append({"state": "x"}, [])
+    log.close()
+    log = RunLogWriter(fresh, new_folder=True)  # an existing log: appended to
+    assert log.last_seq == 0
+    log.append({"step": 1}, [])
+    log.close()
+    assert [r.seq for r in iter_records(fresh)] == [0, 1]
+
+
 def test_corrupt_database_is_a_clear_error_and_sync_rebuilds(store_dir: Path) -> None:
     run = labtrack.init(project="p", id="safe")
     run.log({"x": 1.0})

@@ -170,6 +170,37 @@ def test_lite_sink_reports_a_locked_index(tmp_path: Path) -> None:
     lite.close()
 
 
+def test_lite_sink_bounds_a_last_flush_and_then_waits_its_full_timeout_again(
+        tmp_path: Path) -> None:
+    """A run's last flush waits at most its deadline for a locked index (the busy
+    timeout is changed only when the bound differs); later writes wait the store's."""
+    import time
+
+    from labtrack.store.lite import _busy_ms
+
+    assert _busy_ms(30.0, None) == 30_000 and _busy_ms(30.0, 45.0) == 30_000
+    assert _busy_ms(30.0, 9.97) == 9_000  # whole seconds: consecutive runs keep one
+    assert _busy_ms(30.0, 0.25) == 250 and _busy_ms(30.0, 0.0) == 1
+    db = _fresh_index(tmp_path)
+    holder = sqlite3.connect(db, isolation_level=None)
+    holder.execute("BEGIN IMMEDIATE")
+    lite = LiteSink(db, busy_timeout=2.0)
+    try:
+        started = time.monotonic()
+        with pytest.raises(StoreLockedError):
+            lite.apply_within("r1", [], "main", 0.3)
+        assert time.monotonic() - started < 1.5
+        assert lite._conn.execute("PRAGMA busy_timeout").fetchone()[0] == 300
+        started = time.monotonic()
+        with pytest.raises(StoreLockedError):
+            lite.heartbeat("r1", 1.0)  # no bound: the store's 2 s again
+        assert time.monotonic() - started >= 1.5
+    finally:
+        holder.execute("ROLLBACK")
+        holder.close()
+    lite.close()
+
+
 def test_a_run_on_an_existing_index_does_not_import_sqlalchemy(
         store_dir: Path, child_env: dict[str, str], python: str) -> None:
     import subprocess

@@ -69,7 +69,8 @@ class LiteSink:
         self._lock = threading.Lock()  # one connection, shared by the process's run writers
         self._busy_timeout = busy_timeout
         try:
-            self._conn.execute(f"PRAGMA busy_timeout={int(busy_timeout * 1000)}")
+            self._busy_now = int(busy_timeout * 1000)
+            self._conn.execute(f"PRAGMA busy_timeout={self._busy_now}")
             if self._conn.execute("PRAGMA journal_mode").fetchone()[0] != "wal":
                 try:
                     self._conn.execute("PRAGMA journal_mode=WAL")
@@ -106,15 +107,9 @@ class LiteSink:
         StoreErrors, as in ``SQLStore.write``."""
         with self._lock:
             conn = self._conn
-            bounded = wait is not None and wait < self._busy_timeout
             try:
-                if bounded:
-                    conn.execute(f"PRAGMA busy_timeout={int(max(wait or 0.0, 0.001) * 1000)}")
-                try:
-                    conn.execute("BEGIN IMMEDIATE")
-                finally:
-                    if bounded:
-                        conn.execute(f"PRAGMA busy_timeout={int(self._busy_timeout * 1000)}")
+                self._set_busy_ms(_busy_ms(self._busy_timeout, wait))
+                conn.execute("BEGIN IMMEDIATE")
                 yield conn
                 conn.execute("COMMIT")
             except BaseException as err:
@@ -131,6 +126,13 @@ class LiteSink:
                 if isinstance(err, sqlite3.DatabaseError):
                     raise translate(err, self.where) from err
                 raise
+
+    def _set_busy_ms(self, ms: int) -> None:
+        """The connection's busy timeout, changed only when it differs (a PRAGMA per
+        transaction was measurable in a run's ``finish()``)."""
+        if ms != self._busy_now:
+            self._conn.execute(f"PRAGMA busy_timeout={ms}")
+            self._busy_now = ms
 
     def _forget(self) -> None:
         self._series_ids.clear()
@@ -352,6 +354,18 @@ class LiteSink:
         conn.executemany(
             "UPDATE series SET count=?, min=?, max=?, first_step=?, last_step=?, last=?, "
             "last_time=?, backwards=? WHERE id=?", updates)
+
+
+def _busy_ms(busy_timeout: float, wait: float | None) -> int:
+    """The busy timeout for a write that may wait ``wait`` seconds (None: the store's
+    ``busy_timeout``). A bound of a second or more is rounded down to whole seconds,
+    so that consecutive runs' last flushes (each ~``finish_timeout`` from its
+    deadline) keep one setting instead of changing it every time."""
+    if wait is None or wait >= busy_timeout:
+        return int(busy_timeout * 1000)
+    if wait >= 1.0:
+        return int(wait) * 1000
+    return max(1, int(wait * 1000))
 
 
 def _last_seq(conn: sqlite3.Connection, run_id: str, stream: str) -> int:
