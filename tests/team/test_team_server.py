@@ -54,6 +54,36 @@ def test_remote_logging_with_no_code_change(team: Any, keys: dict[str, str],
     assert run.entity == "alice"  # runs record who made them
 
 
+def test_the_store_opened_directly_shows_the_package_list(
+        team: Any, keys: dict[str, str], client_env: Callable[..., dict[str, str]],
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """A run's snapshot names its package list's blob: the server shows the list, and
+    its PostgreSQL store opened directly puts it back from the blob store
+    ``LABTRACK_SERVER_BLOBS`` names (the reference as stored without one)."""
+    from labtrack.capture._package_blob import REF_KEY
+    from labtrack.store import open_store
+
+    env = {**client_env(keys["alice"]), "LABTRACK_DISABLE_ENV": "0"}
+    proc = spawn(env, "shared", "envrun", 5, 0)
+    assert proc.wait(timeout=120) == 0, proc.stderr.read() if proc.stderr else ""
+    via_server = labtrack.Api(team.url, api_key=keys["alice"]).run("envrun").environment
+    assert via_server["packages"] and REF_KEY not in via_server
+    if "://" not in team.db:
+        return  # a SQLite server's store reads <db dir>/blobs, where `labtrack server` keeps them
+    monkeypatch.delenv("LABTRACK_SERVER_BLOBS", raising=False)
+    bare = open_store(team.db)  # no blob store is known without the variable
+    try:
+        assert REF_KEY in bare.get_run("envrun")["environment"]
+    finally:
+        bare.close()
+    monkeypatch.setenv("LABTRACK_SERVER_BLOBS", str(team.blobs.root))
+    direct = open_store(team.db)
+    try:
+        assert direct.get_run("envrun")["environment"]["packages"] == via_server["packages"]
+    finally:
+        direct.close()
+
+
 def test_roles_readers_cannot_log_non_members_cannot_see(
         team: Any, keys: dict[str, str], client_env: Callable[..., dict[str, str]]) -> None:
     proc = spawn(client_env(keys["alice"]), "shared", "own1", 20, 0)

@@ -11,6 +11,7 @@ on a lock upgrade.
 from __future__ import annotations
 
 import contextlib
+import os
 import time
 from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
@@ -500,20 +501,27 @@ class SQLStore:
 
     def _expanded(self, environment: dict[str, Any]) -> dict[str, Any]:
         """The snapshot with its package list read back from the blobs when it names one
-        (``capture._package_blob``): from :attr:`environment_blobs`, else a SQLite
-        store's ``<dir>/blobs``."""
+        (``capture._package_blob``): from :attr:`environment_blobs` (the server sets
+        it), else a SQLite store's ``<dir>/blobs``, else, for a PostgreSQL store opened
+        directly, the team server's blob store named by ``LABTRACK_SERVER_BLOBS`` (as
+        ``labtrack server --blobs``). Without any, the reference is returned as stored."""
         from ..capture._package_blob import REF_KEY, expand
 
         if REF_KEY not in environment:
             return environment
         blobs = self.environment_blobs
         if blobs is None:
-            if not self.url.startswith("sqlite:///"):
-                return environment  # no blob store known: the reference as stored
-            from ..blobs import LocalBlobStore
+            if self.url.startswith("sqlite:///"):
+                from ..blobs import LocalBlobStore
 
-            blobs = self.environment_blobs = LocalBlobStore(  # kept: its packs connection
-                Path(self.url[len("sqlite:///"):]).parent / "blobs")
+                blobs = LocalBlobStore(Path(self.url[len("sqlite:///"):]).parent / "blobs")
+            elif os.environ.get("LABTRACK_SERVER_BLOBS"):
+                from ..blobs.s3 import open_blobs
+
+                blobs = open_blobs(os.environ["LABTRACK_SERVER_BLOBS"])
+            else:
+                return environment  # no blob store known: the reference as stored
+            self.environment_blobs = blobs  # kept: its packs connection
         return expand(environment, blobs.get_bytes)
 
     def resolve_run(self, ref: str, project: str | None = None) -> str:
