@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import pytest
@@ -47,6 +48,8 @@ def test_projects_then_runs_table(page: Any, ui: Any, shot: Any) -> None:
     assert "lr" in header and "acc" in header
     row = page.locator("tr", has_text="demo-1")
     assert "0.01" in row.inner_text() and "Finished" in row.inner_text()
+    # a run of a few seconds shows tenths, not "0s"
+    assert re.search(r"(^|\s)\d\.\ds(\s|$)", row.inner_text()), row.inner_text()
     shot(page, "runs_table")
 
 

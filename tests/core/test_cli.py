@@ -115,3 +115,10 @@ def test_command_table_lists_modules() -> None:
 def test_unknown_project_is_not_found(two_runs: list[str]) -> None:
     code, out = invoke("runs", "ls", "nosuchproject")
     assert code == 3 and "no project named 'nosuchproject'" in out and "cli" in out
+
+
+def test_durations_show_tenths_below_ten_seconds() -> None:
+    from labtrack.cli._common import fmt_duration
+
+    assert [fmt_duration(s) for s in (None, 0.0, 0.04, 0.42, 9.94, 9.96, 59.6, 61, 3725)] == \
+        ["", "0.0s", "0.0s", "0.4s", "9.9s", "10s", "1m00s", "1m01s", "1h02m"]

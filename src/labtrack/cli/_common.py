@@ -113,7 +113,9 @@ def fmt_time(ts: float | None) -> str:
 def fmt_duration(seconds: float | None) -> str:
     if seconds is None:
         return ""
-    seconds = int(seconds)
+    if seconds < 9.95:
+        return f"{max(0.0, seconds):.1f}s"  # short runs: 0.4s, not 0s
+    seconds = int(round(seconds))
     if seconds < 60:
         return f"{seconds}s"
     if seconds < 3600:

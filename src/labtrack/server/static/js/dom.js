@@ -94,6 +94,7 @@ export function fmtAgo(ts) {
 
 export function fmtDuration(sec) {
   if (sec === null || sec === undefined) return '';
+  if (sec < 9.95) return `${Math.max(0, sec).toFixed(1)}s`;  // short runs: 0.4s, not 0s
   sec = Math.round(sec);
   if (sec < 60) return `${sec}s`;
   if (sec < 3600) return `${Math.floor(sec / 60)}m ${String(sec % 60).padStart(2, '0')}s`;
