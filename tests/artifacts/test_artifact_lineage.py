@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 import labtrack
@@ -149,6 +151,37 @@ def test_delete_rules(make_run, tmp_path, blobs):
     assert result["freed"] == 1  # "shared content" freed, "one" kept for the run file
     assert blobs() == 1
     assert api.artifact_collections("proj") == []  # the last version took the artifact along
+
+
+def test_delete_keeps_a_blob_that_a_run_environment_names(make_run, tmp_path, store_dir,
+                                                          monkeypatch):
+    """A version whose file has the same bytes as a run's package list (stored once per
+    package set, named by the run's environment) is deleted without freeing that blob."""
+    import sqlite3
+
+    from labtrack.blobs import LocalBlobStore
+    from labtrack.capture._package_blob import REF_KEY
+
+    monkeypatch.setenv("LABTRACK_DISABLE_ENV", "0")
+    captured = make_run()
+    captured.finish()
+    with sqlite3.connect(store_dir / "labtrack.db") as conn:
+        (env,) = conn.execute("SELECT environment FROM runs WHERE id=?",
+                              (captured.id,)).fetchone()
+    digest = json.loads(env)[REF_KEY]["digest"]
+    blobs = LocalBlobStore(store_dir / "blobs")
+    same = tmp_path / "same.json"
+    same.write_bytes(blobs.get_bytes(digest))
+    run = make_run()
+    art = labtrack.Artifact("pkgs", "dataset")
+    art.add_file(str(same))
+    run.log_artifact(art)
+    run.finish()
+    result = labtrack.Api().delete_artifact_version("proj/pkgs:v0")
+    assert result["freed"] == 0
+    assert blobs.get_bytes(digest) == same.read_bytes()
+    packages = labtrack.Api().run(captured.id).environment["packages"]
+    assert packages and isinstance(packages, dict)
 
 
 def test_delete_moves_latest_back(make_run, tmp_path):

@@ -18,7 +18,7 @@ import time
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from sqlalchemy import Connection, and_, delete, func, insert, or_, select, update
+from sqlalchemy import Connection, Text, and_, cast, delete, func, insert, or_, select, update
 from sqlalchemy import exc as sa_exc
 
 from ..blobs import LocalBlobStore
@@ -258,7 +258,8 @@ class ArtifactIndex:
 
     @staticmethod
     def _referenced(conn: Connection, digests: Sequence[str]) -> set[str]:
-        """Which of ``digests`` are still used by an artifact file, a run file or media."""
+        """Which of ``digests`` are still used by an artifact file, a run file, media or a
+        run's environment (its package list, ``capture._package_blob``)."""
         found: set[str] = set()
         if not digests:
             return found
@@ -271,6 +272,16 @@ class ArtifactIndex:
             for (record,) in conn.execute(select(schema.media.c.record)):
                 text = record if isinstance(record, str) else repr(record)
                 found.update(rest.intersection(_HEX64.findall(text)))
+        rest -= found
+        if rest:
+            from ..capture._package_blob import REF_KEY
+
+            environment = schema.runs.c.environment
+            for (env,) in conn.execute(select(environment).where(
+                    cast(environment, Text).like(f"%{REF_KEY}%"))):
+                ref = env.get(REF_KEY) if isinstance(env, dict) else None
+                if isinstance(ref, dict) and ref.get("digest") in rest:
+                    found.add(ref["digest"])
         return found
 
     # -- reads -------------------------------------------------------------------
