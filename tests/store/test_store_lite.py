@@ -218,3 +218,20 @@ def test_a_run_on_an_existing_index_does_not_import_sqlalchemy(
     api = labtrack.Api(store_dir)
     (run,) = api.runs("p")
     assert run.state == "finished" and run.summary["loss"] == pytest.approx(1 / 50)
+
+
+def test_reading_a_sqlite_index_does_not_import_the_postgresql_dialect(
+        store_dir: Path, child_env: dict[str, str], python: str) -> None:
+    """JSON columns become JSONB only when PostgreSQL compiles them: a SQLite reader
+    (``Api()``, every CLI command) does not pay for that dialect's import."""
+    import subprocess
+
+    run = labtrack.init(project="p", config={"lr": 0.01})
+    run.log({"acc": 0.9})
+    run.finish()
+    script = ("import sys, labtrack\n"
+              "runs = labtrack.Api().runs('p', filter='config.lr < 0.1 and summary.acc > 0.5')\n"
+              "print(len(runs), 'sqlalchemy.dialects.postgresql' in sys.modules)\n")
+    out = subprocess.run([python, "-c", script], env=child_env, capture_output=True, text=True,
+                         timeout=60, check=True)
+    assert out.stdout.split() == ["1", "False"], out.stderr
