@@ -27,6 +27,7 @@ for i in range(3000):
     run.log({{"loss": 1 / (i + 1), "acc": i / 3000, "flag": i % 2 == 0, "count": i}})
     if i == 500:
         time.sleep(0.3)  # a flush happens here (LABTRACK_FLUSH_INTERVAL=0.1)
+        run._writer.flush()  # surely: later small flushes merge into these chunks
     if i % 7 == 0:
         run.log({{"val/loss": float("nan") if i % 21 == 0 else 2.0 / (i + 1),
                   "big": 10 ** 400 if i == 700 else (float("inf") if i == 1400 else i)}})

@@ -76,6 +76,25 @@ def test_the_plain_encoder_gives_the_numpy_encoders_bytes(n: int) -> None:
     assert entry == want_entry
 
 
+@pytest.mark.parametrize("sizes", [(1, 1), (3, 200), (500, 2500), (4000, 96)])
+def test_merging_without_numpy_gives_the_numpy_merges_bytes(sizes: tuple[int, int]) -> None:
+    """The index merges a small flush into the series' last chunk; a process without
+    numpy does it in plain Python, with the same result."""
+    rng = np.random.default_rng(sum(sizes))
+    blobs = []
+    start = 0
+    for n in sizes:
+        steps = start + np.cumsum(rng.integers(0, 3, n))
+        values = rng.normal(size=n)
+        values[::11] = math.nan
+        times = rng.uniform(1.7e9, 1.8e9, n)
+        blobs.append(chunks.encode(steps, values, times))
+        start = int(steps[-1]) - 5  # the second chunk may go back a little
+    want = chunks.concat([chunks.decode(blobs[0]), chunks.decode(blobs[1])])
+    assert chunks.merge(*blobs) == (chunks.encode(*want), len(want), int(want.steps.max()))
+    assert chunks._merge_plain(*blobs) == chunks.merge(*blobs)
+
+
 def test_plain_stats_of_nothing_finite() -> None:
     assert chunks.finite_stats([math.nan, math.inf]) == (None, None, 0.0, 0)
     assert chunks.finite_stats([1e308, 1e308, -1.0]) == (-1.0, 1e308, math.inf, 3)

@@ -26,6 +26,7 @@ from __future__ import annotations
 import math
 import operator
 import struct
+import sys
 import threading
 from array import array
 from collections.abc import Sequence
@@ -265,6 +266,55 @@ def decode_all(blobs: list[bytes]) -> Points:
         np.cumsum(micros[pos:end], out=micros[pos:end])
         pos = end
     return Points(steps, values, micros / 1e6)
+
+
+def merge(old: bytes, new: bytes) -> tuple[bytes, int, int]:
+    """Two consecutive chunks of one series as one: ``(chunk, count, last step)``, the
+    bytes ``encode(*concat([decode(old), decode(new)]))`` gives. The index merges a
+    small flush into the series' last small chunk this way; while the process has not
+    imported numpy (a run writer of a script without it) this is done in plain Python,
+    as the writer encodes (:func:`encode_plain`)."""
+    if "numpy" in sys.modules:
+        merged = concat([decode(old), decode(new)])
+        return encode(*merged), len(merged), int(merged.steps.max())
+    return _merge_plain(old, new)
+
+
+def _merge_plain(old: bytes, new: bytes) -> tuple[bytes, int, int]:
+    """:func:`merge` without numpy."""
+    steps: list[int] = []
+    values = array("d")
+    micros: list[int] = []
+    for blob in (old, new):
+        s, v, m = _decode_plain(blob)
+        steps += s
+        values += v
+        micros += m
+    times = [m / 1e6 for m in micros]  # as decode() gives them, to encode the same bytes
+    return encode_plain(steps, values, times), len(steps), max(steps)
+
+
+def _decode_plain(blob: bytes) -> tuple[list[int], array[float], list[int]]:
+    """:func:`decode` of one chunk without numpy: (steps, values, times in microseconds)."""
+    from itertools import accumulate
+
+    magic, codec, count = _HEADER.unpack_from(blob)
+    if magic != MAGIC:
+        raise ValueError("not a labtrack metric chunk")
+    payload = _payload(blob, codec, count)
+    size = count * 8
+    parts = []
+    for i in range(3):
+        section = payload[i * size:(i + 1) * size]
+        raw = bytearray(size)
+        for b in range(8):  # undo the byte shuffle: byte b of every item was stored together
+            raw[b::8] = section[b * count:(b + 1) * count]
+        parts.append(raw)
+    steps, values, micros = array("q"), array("d"), array("q")
+    steps.frombytes(bytes(parts[0]))
+    values.frombytes(bytes(parts[1]))
+    micros.frombytes(bytes(parts[2]))
+    return list(accumulate(steps)), values, list(accumulate(micros))
 
 
 def concat(parts: list[Points]) -> Points:

@@ -311,10 +311,9 @@ class LiteSink:
                 old = conn.execute("SELECT data FROM chunks WHERE id=?", (last_chunk,)).fetchone()
                 if old is None:
                     raise StoreError(f"run {run_id}: chunk {last_chunk} vanished from the index")
-                merged = codec.concat([codec.decode(old[0]), codec.decode(blob)])
+                data, count, last_step = codec.merge(old[0], blob)
                 conn.execute("UPDATE chunks SET data=?, count=?, last_step=? WHERE id=?",
-                             (codec.encode(*merged), len(merged), int(merged.steps.max()),
-                              last_chunk))
+                             (data, count, last_step, last_chunk))
                 self._series_ids[(run_id, entry["key"])] = (sid, last_chunk, last_count + n)
             else:
                 inserts.append((entry["key"], (sid, int(entry["first_step"]),

@@ -321,10 +321,9 @@ class SQLStore:
             if last_count is not None and last_count + n <= MERGE_LIMIT and last_chunk >= 0:
                 old = conn.execute(select(chunks_t.c.data).where(chunks_t.c.id == last_chunk)
                                    ).scalar_one()
-                merged = chunkcodec.concat([chunkcodec.decode(old), chunkcodec.decode(blob)])
+                data, count, last_step = chunkcodec.merge(old, blob)
                 conn.execute(update(chunks_t).where(chunks_t.c.id == last_chunk).values(
-                    data=chunkcodec.encode(*merged), count=len(merged),
-                    last_step=int(merged.steps.max())))
+                    data=data, count=count, last_step=last_step))
                 self._series_ids[(run_id, entry["key"])] = (sid, last_chunk, last_count + n)
             else:
                 inserts.append({"series_id": sid, "first_step": int(entry["first_step"]),
