@@ -18,7 +18,8 @@ Encoding has two equal implementations: on numpy arrays (:func:`encode`,
 :func:`series_entry`) and on plain Python sequences (:func:`encode_plain`,
 :func:`series_entry_plain`), which a run writer uses while the process has not
 imported numpy (importing it costs a short script ~70 ms). Both give the same
-bytes (``tests/store/test_chunks.py``). Decoding always uses numpy.
+bytes (``tests/store/test_chunks.py``). Decoding uses numpy, except in :func:`merge`
+(the index joining a small flush to a series' last chunk) while numpy is not imported.
 """
 
 from __future__ import annotations
