@@ -153,15 +153,6 @@ def read_records(path: str | Path, after_seq: int = -1) -> list[Record]:
     return list(iter_records(path, after_seq))
 
 
-def _make_folder(folder: Path) -> None:
-    try:
-        os.mkdir(folder)
-    except FileExistsError:
-        pass
-    except FileNotFoundError:
-        folder.mkdir(parents=True, exist_ok=True)
-
-
 class RunLogWriter:
     """Appends records to one run's log; holds an exclusive lock on it."""
 
@@ -173,11 +164,11 @@ class RunLogWriter:
 
         self.path = Path(path)
         if new_folder:
-            _make_folder(self.path.parent)
+            self.path.parent.mkdir(parents=True, exist_ok=True)
         try:
             self._fh: IO[bytes] = open(self.path, "a+b")  # noqa: SIM115 - closed in close()
         except FileNotFoundError:  # a new run: its folder (and maybe runs/) is made here
-            _make_folder(self.path.parent)
+            self.path.parent.mkdir(parents=True, exist_ok=True)
             self._fh = open(self.path, "a+b")  # noqa: SIM115 - closed in close()
         try:
             fcntl.flock(self._fh.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)

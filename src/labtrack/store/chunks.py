@@ -304,17 +304,14 @@ def _decode_plain(blob: bytes) -> tuple[list[int], array[float], list[int]]:
         raise ValueError("not a labtrack metric chunk")
     payload = _payload(blob, codec, count)
     size = count * 8
-    parts = []
-    for i in range(3):
+    steps, values, micros = array("q"), array("d"), array("q")
+    columns: tuple[array[Any], ...] = (steps, values, micros)
+    for i, column in enumerate(columns):
         section = payload[i * size:(i + 1) * size]
         raw = bytearray(size)
         for b in range(8):  # undo the byte shuffle: byte b of every item was stored together
             raw[b::8] = section[b * count:(b + 1) * count]
-        parts.append(raw)
-    steps, values, micros = array("q"), array("d"), array("q")
-    steps.frombytes(bytes(parts[0]))
-    values.frombytes(bytes(parts[1]))
-    micros.frombytes(bytes(parts[2]))
+        column.frombytes(raw)
     return list(accumulate(steps)), values, list(accumulate(micros))
 
 

@@ -111,7 +111,9 @@ class Compiler:
         if self.dialect == "sqlite":
             each = func.json_each(col, self._sqlite_path(path)).table_valued("value")
             return exists(select(literal(1)).select_from(each).where(each.c.value == value))
-        return col[path].op("@>")(literal([value], schema.JSONB()))
+        from sqlalchemy.dialects.postgresql import JSONB  # PostgreSQL only: loaded here
+
+        return col[path].op("@>")(literal([value], JSONB()))
 
     # -- plain columns -----------------------------------------------------------
     def column(self, field: Field) -> ColumnElement[Any]:

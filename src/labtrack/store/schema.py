@@ -49,15 +49,10 @@ class JsonColumn(TypeDecorator[Any]):
 
     def load_dialect_impl(self, dialect: Dialect) -> TypeEngine[Any]:
         if dialect.name == "postgresql":
+            from sqlalchemy.dialects.postgresql import JSONB
+
             return dialect.type_descriptor(JSONB())
         return dialect.type_descriptor(JSON())
-
-
-def JSONB() -> TypeEngine[Any]:  # noqa: N802 - stands for the PostgreSQL type
-    """PostgreSQL's ``JSONB`` type (importing its dialect on first use)."""
-    from sqlalchemy.dialects.postgresql import JSONB as _JSONB
-
-    return _JSONB()
 
 
 Json = JsonColumn()

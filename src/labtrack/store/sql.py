@@ -504,7 +504,7 @@ class SQLStore:
         it), else a SQLite store's ``<dir>/blobs``, else, for a PostgreSQL store opened
         directly, the team server's blob store named by ``LABTRACK_SERVER_BLOBS`` (as
         ``labtrack server --blobs``). Without any, the reference is returned as stored."""
-        from ..capture._package_blob import REF_KEY, expand
+        from ..capture._package_blob import REF_KEY, expand_from
 
         if REF_KEY not in environment:
             return environment
@@ -521,7 +521,7 @@ class SQLStore:
             else:
                 return environment  # no blob store known: the reference as stored
             self.environment_blobs = blobs  # kept: its packs connection
-        return expand(environment, blobs.get_bytes)
+        return expand_from(environment, blobs)
 
     def resolve_run(self, ref: str, project: str | None = None) -> str:
         """A run id from an id, an id prefix (>= 4 chars) or a unique name."""
