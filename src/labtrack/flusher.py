@@ -45,7 +45,7 @@ class Flusher:
         self._thread: threading.Thread | None = None
         self._wait_until = 0.0  # when the sleeping thread wakes up by itself (monotonic)
         self._tasks: list[tuple[Callable[[], object], threading.Event]] = []
-        self._busy = False  # warming up or flushing writers
+        self._busy = False  # warming up or flushing writers, or running tasks
 
     def register(self, writer: Flushable, warm: bool = True) -> None:
         """Flush ``writer`` from now on (its first flush one interval from now); ``warm``:
@@ -92,6 +92,16 @@ class Flusher:
             self._cond.notify()
             return done
 
+    def later(self, task: Callable[[], object]) -> bool:
+        """Run ``task`` on the thread when it is free; nobody waits for it. False when
+        the thread is not running."""
+        with self._cond:
+            if self._thread is None or not self._thread.is_alive():
+                return False
+            self._tasks.append((task, threading.Event()))
+            self._cond.notify()
+            return True
+
     def _next(self) -> tuple[list[Flushable], list[Flushable]]:
         """Wait until some writer needs warming up or flushing; return (warm, flush).
         Tasks (:meth:`call_soon`) run meanwhile, as they come."""
@@ -100,6 +110,7 @@ class Flusher:
             while True:
                 if self._tasks:
                     tasks, self._tasks = self._tasks, []
+                    self._busy = True  # call_soon's callers run their task themselves
                     self._cond.release()
                     try:
                         for task, done in tasks:
@@ -109,6 +120,7 @@ class Flusher:
                                 done.set()
                     finally:
                         self._cond.acquire()
+                        self._busy = False
                     continue
                 now = time.monotonic()
                 due = [w for w, when in self._due.items() if when <= now or w in self._woken]

@@ -507,6 +507,9 @@ class Writer:
                     self._sink_failed_at = time.time()
                     self._sink_failure(err)
                     return None
+                background = getattr(self._sink, "checkpoint_in_background", None)
+                if background is not None:  # the local index, written with sqlite3
+                    background(flusher().later)
             return self._sink
 
     def _sink_failure(self, err: Exception) -> None:

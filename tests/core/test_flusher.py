@@ -192,3 +192,34 @@ def test_finish_from_inside_a_flush_on_the_same_thread_returns(
         time.sleep(0.05)
     assert writer._closed
     assert labtrack.Api().run(run.id).state == "finished"
+
+
+def test_later_runs_tasks_in_order_and_call_soon_does_not_queue_behind_them() -> None:
+    flusher = Flusher()
+    assert flusher.later(lambda: None) is False  # no thread yet: the caller decides
+
+    class Idle:
+        flush_interval = 60.0
+
+        def warm_up(self) -> None: ...
+        def flush_safely(self) -> None: ...
+
+    idle = Idle()
+    flusher.register(idle, warm=False)  # starts the thread
+    started, release, ran = threading.Event(), threading.Event(), []
+    try:
+        assert flusher.later(lambda: (started.set(), release.wait(10), ran.append("slow")))
+        assert flusher.later(lambda: ran.append("next"))
+        assert started.wait(10)
+        # a slow task (a WAL checkpoint) is running: a caller that needs its task done now
+        # (a run's last fsync) is told to run it itself instead of waiting behind it
+        assert flusher.call_soon(lambda: None) is None
+    finally:
+        release.set()
+    deadline = time.monotonic() + 10
+    while ran != ["slow", "next"] and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert ran == ["slow", "next"]
+    done = flusher.call_soon(lambda: ran.append("soon"))
+    assert done is not None and done.wait(10) and ran[-1] == "soon"
+    flusher.forget(idle)

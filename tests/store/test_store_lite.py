@@ -235,3 +235,61 @@ def test_reading_a_sqlite_index_does_not_import_the_postgresql_dialect(
     out = subprocess.run([python, "-c", script], env=child_env, capture_output=True, text=True,
                          timeout=60, check=True)
     assert out.stdout.split() == ["1", "False"], out.stderr
+
+
+def _run_records(run_id: str, points: int) -> list[Record]:
+    steps = np.arange(points)
+    entry, blob = chunks.series_entry("loss", "float", steps, np.random.default_rng(0).random(
+        points), 1.7e9 + steps * 0.01, False)
+    return [Record({"seq": 0, "time": 1.0, "run": {"project": "p", "name": run_id},
+                    "config": {"lr": 0.1}, "series": [entry]}, [blob])]
+
+
+def test_lite_sink_leaves_wal_checkpoints_to_a_background_queue(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr("labtrack.store.lite.CHECKPOINT_FRAMES", 20)
+    db = _fresh_index(tmp_path)
+    lite = LiteSink(db)
+    queued: list[Any] = []
+    try:
+        lite.checkpoint_in_background(lambda task: queued.append(task) or True)
+        assert lite._conn.execute("PRAGMA wal_autocheckpoint").fetchone()[0] == 0
+        run = 0
+        while not queued:  # no commit checkpoints by itself: the WAL only grows
+            lite.apply(f"r{run}", _run_records(f"r{run}", 5_000))
+            run += 1
+            assert run < 100
+        frames = lite._wal_frames()
+        assert frames >= 20
+        lite.apply("more", _run_records("more", 10))  # one task queued at a time
+        assert len(queued) == 1 and lite._wal_frames() > frames
+        reader = sqlite3.connect(db)  # the frame count read from the wal-index is SQLite's
+        try:
+            busy, logged, _ = reader.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
+            assert busy == 0 and logged == lite._wal_frames()
+        finally:
+            reader.close()
+        queued.pop()()  # the background task: a checkpoint on its own connection
+        lite.apply("after", _run_records("after", 10))  # the WAL starts over
+        assert lite._wal_frames() < frames
+        assert lite.last_seq("after") == 0 and lite.last_seq("r0") == 0
+    finally:
+        lite.close()
+
+
+def test_lite_sink_checkpoints_itself_when_the_queue_refuses(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr("labtrack.store.lite.CHECKPOINT_FRAMES", 20)
+    lite = LiteSink(_fresh_index(tmp_path))
+    try:
+        lite.checkpoint_in_background(lambda task: False)  # no background thread any more
+        frames = []
+        for run in range(6):
+            lite.apply(f"r{run}", _run_records(f"r{run}", 5_000))
+            frames.append(lite._wal_frames())
+        assert frames[0] >= 20
+        # each commit past the bound checkpointed inline, so the next one started the WAL
+        # over instead of adding to it
+        assert max(frames) < 2 * frames[0]
+    finally:
+        lite.close()
