@@ -70,7 +70,7 @@ def _ratio(value: float | None, base: float | None) -> str:
 # -- the number each workload is judged by (fields added per repetition by peers.derive) --
 KEY_FIELD = {"A": "total", "B": "runs_full", "C": "cold", "D": "cold", "E": "cold",
              "F": "both"}
-KEY_NAME = {"A": "total", "B": "total", "C": "import + read", "D": "import + query",
+KEY_NAME = {"A": "total", "B": "all runs", "C": "import + read", "D": "import + query",
             "E": "cold chart request", "F": "both logs"}
 
 
