@@ -293,3 +293,16 @@ def test_lite_sink_checkpoints_itself_when_the_queue_refuses(
         assert max(frames) < 2 * frames[0]
     finally:
         lite.close()
+
+
+def test_a_checkpoint_queued_before_the_sink_closed_does_nothing(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr("labtrack.store.lite.CHECKPOINT_FRAMES", 1)
+    lite = LiteSink(_fresh_index(tmp_path))
+    queued: list[Any] = []
+    lite.checkpoint_in_background(lambda task: queued.append(task) or True)
+    lite.apply("r", _run_records("r", 10))
+    assert len(queued) == 1
+    lite.close()
+    queued[0]()  # the flusher gets to it after the process closed its stores
+    assert lite._checkpointer is None and lite._shm is None

@@ -108,6 +108,7 @@ class LiteSink:
         with self._lock:
             self._conn.close()
         with self._checkpoint_lock:
+            self._submit = None  # a checkpoint still queued finds the sink closed
             if self._checkpointer is not None:
                 self._checkpointer.close()
                 self._checkpointer = None
@@ -119,9 +120,12 @@ class LiteSink:
         """Leave WAL checkpoints to ``submit`` (a background thread's queue) instead of
         the commit that fills the WAL. SQLite's automatic checkpoint ran inside one
         run's ``finish()`` every ~60 short runs and cost it 6-10 ms; this one runs on
-        its own connection beside the writers (``PASSIVE``: it waits for nobody)."""
+        its own connection beside the writers (``PASSIVE``: it waits for nobody). An
+        index not in WAL mode (its folder is read-only) is left as it is."""
         with self._lock:
             if self._submit is None:
+                if self._conn.execute("PRAGMA journal_mode").fetchone()[0] != "wal":
+                    return
                 self._conn.execute("PRAGMA wal_autocheckpoint=0")
             self._submit = submit
 
@@ -155,6 +159,8 @@ class LiteSink:
     def _checkpoint(self) -> None:
         try:
             with self._checkpoint_lock:
+                if self._submit is None:  # closed meanwhile
+                    return
                 if self._checkpointer is None:
                     self._checkpointer = sqlite3.connect(self.where, isolation_level=None,
                                                          check_same_thread=False)
