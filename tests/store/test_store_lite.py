@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 import sqlite3
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -245,64 +246,64 @@ def _run_records(run_id: str, points: int) -> list[Record]:
                     "config": {"lr": 0.1}, "series": [entry]}, [blob])]
 
 
-def test_lite_sink_leaves_wal_checkpoints_to_a_background_queue(
-        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr("labtrack.store.lite.CHECKPOINT_FRAMES", 20)
-    db = _fresh_index(tmp_path)
-    lite = LiteSink(db)
-    queued: list[Any] = []
-    try:
-        lite.checkpoint_in_background(lambda task: queued.append(task) or True)
-        assert lite._conn.execute("PRAGMA wal_autocheckpoint").fetchone()[0] == 0
-        run = 0
-        while not queued:  # no commit checkpoints by itself: the WAL only grows
-            lite.apply(f"r{run}", _run_records(f"r{run}", 5_000))
-            run += 1
-            assert run < 100
-        frames = lite._wal_frames()
-        assert frames >= 20
-        lite.apply("more", _run_records("more", 10))  # one task queued at a time
-        assert len(queued) == 1 and lite._wal_frames() > frames
-        reader = sqlite3.connect(db)  # the frame count read from the wal-index is SQLite's
-        try:
-            busy, logged, _ = reader.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
-            assert busy == 0 and logged == lite._wal_frames()
-        finally:
-            reader.close()
-        queued.pop()()  # the background task: a checkpoint on its own connection
-        lite.apply("after", _run_records("after", 10))  # the WAL starts over
-        assert lite._wal_frames() < frames
-        assert lite.last_seq("after") == 0 and lite.last_seq("r0") == 0
-    finally:
-        lite.close()
-
-
-def test_lite_sink_checkpoints_itself_when_the_queue_refuses(
-        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+@pytest.fixture
+def small_wal_sink(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[LiteSink]:
+    """A sink on a fresh index whose WAL is due for a checkpoint at 20 pages."""
     monkeypatch.setattr("labtrack.store.lite.CHECKPOINT_FRAMES", 20)
     lite = LiteSink(_fresh_index(tmp_path))
+    yield lite
+    lite.close()
+
+
+def test_lite_sink_leaves_wal_checkpoints_to_a_background_queue(small_wal_sink: LiteSink) -> None:
+    lite = small_wal_sink
+    queued: list[Any] = []
+    lite.checkpoint_in_background(lambda task: queued.append(task) or True)
+    assert lite._conn.execute("PRAGMA wal_autocheckpoint").fetchone()[0] == 0
+    run = 0
+    while not queued:  # no commit checkpoints by itself: the WAL only grows
+        lite.apply(f"r{run}", _run_records(f"r{run}", 5_000))
+        run += 1
+        assert run < 100
+    frames = lite._wal_frames()
+    assert frames >= 20
+    lite.apply("more", _run_records("more", 10))  # one task queued at a time
+    assert len(queued) == 1 and lite._wal_frames() > frames
+    reader = sqlite3.connect(lite.where)  # the frame count read from the wal-index is SQLite's
     try:
-        lite.checkpoint_in_background(lambda task: False)  # no background thread any more
-        frames = []
-        for run in range(6):
-            lite.apply(f"r{run}", _run_records(f"r{run}", 5_000))
-            frames.append(lite._wal_frames())
-        assert frames[0] >= 20
-        # each commit past the bound checkpointed inline, so the next one started the WAL
-        # over instead of adding to it
-        assert max(frames) < 2 * frames[0]
+        busy, logged, _ = reader.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
+        assert busy == 0 and logged == lite._wal_frames()
     finally:
-        lite.close()
+        reader.close()
+    queued.pop()()  # the background task: a checkpoint on its own connection
+    lite.apply("after", _run_records("after", 10))  # the WAL starts over
+    assert lite._wal_frames() < frames
+    assert lite.last_seq("after") == 0 and lite.last_seq("r0") == 0
+
+
+def test_lite_sink_checkpoints_itself_when_the_queue_refuses(small_wal_sink: LiteSink) -> None:
+    lite = small_wal_sink
+    lite.checkpoint_in_background(lambda task: False)  # no background thread any more
+    frames = []
+    for run in range(6):
+        lite.apply(f"r{run}", _run_records(f"r{run}", 5_000))
+        frames.append(lite._wal_frames())
+    assert frames[0] >= 20
+    # each commit past the bound checkpointed inline, so the next one started the WAL over
+    # instead of adding to it
+    assert max(frames) < 2 * frames[0]
 
 
 def test_a_checkpoint_queued_before_the_sink_closed_does_nothing(
-        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr("labtrack.store.lite.CHECKPOINT_FRAMES", 1)
-    lite = LiteSink(_fresh_index(tmp_path))
+        small_wal_sink: LiteSink) -> None:
+    lite = small_wal_sink
     queued: list[Any] = []
     lite.checkpoint_in_background(lambda task: queued.append(task) or True)
-    lite.apply("r", _run_records("r", 10))
-    assert len(queued) == 1
+    for run in range(100):
+        lite.apply(f"r{run}", _run_records(f"r{run}", 5_000))
+        if queued:
+            break
+    assert queued
     lite.close()
     queued[0]()  # the flusher gets to it after the process closed its stores
     assert lite._checkpointer is None and lite._shm is None
