@@ -116,6 +116,8 @@ class Flusher:
                         for task, done in tasks:
                             try:
                                 task()
+                            except Exception:  # noqa: BLE001 - a task must not stop flushing
+                                pass
                             finally:
                                 done.set()
                     finally:

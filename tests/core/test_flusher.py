@@ -14,6 +14,15 @@ import labtrack
 from labtrack.flusher import Flusher
 
 
+class _Idle:
+    """A registered writer that never needs flushing: it keeps a flusher's thread alive."""
+
+    flush_interval = 60.0
+
+    def warm_up(self) -> None: ...
+    def flush_safely(self) -> None: ...
+
+
 def _flusher_threads() -> list[threading.Thread]:
     return [t for t in threading.enumerate() if t.name == "labtrack-flusher"]
 
@@ -198,13 +207,7 @@ def test_later_runs_tasks_in_order_and_call_soon_does_not_queue_behind_them() ->
     flusher = Flusher()
     assert flusher.later(lambda: None) is False  # no thread yet: the caller decides
 
-    class Idle:
-        flush_interval = 60.0
-
-        def warm_up(self) -> None: ...
-        def flush_safely(self) -> None: ...
-
-    idle = Idle()
+    idle = _Idle()
     flusher.register(idle, warm=False)  # starts the thread
     started, release, ran = threading.Event(), threading.Event(), []
     try:
@@ -223,3 +226,21 @@ def test_later_runs_tasks_in_order_and_call_soon_does_not_queue_behind_them() ->
     done = flusher.call_soon(lambda: ran.append("soon"))
     assert done is not None and done.wait(10) and ran[-1] == "soon"
     flusher.forget(idle)
+
+
+def test_a_failing_task_does_not_stop_the_thread() -> None:
+    flusher = Flusher()
+
+    idle = _Idle()
+    flusher.register(idle, warm=False)
+    ran: list[str] = []
+    try:
+        assert flusher.later(lambda: 1 / 0)
+        done = None
+        deadline = time.monotonic() + 10
+        while done is None and time.monotonic() < deadline:  # declined while a task runs
+            done = flusher.call_soon(lambda: ran.append("after"))
+        assert done is not None and done.wait(10)
+        assert ran == ["after"]
+    finally:
+        flusher.forget(idle)
