@@ -52,10 +52,20 @@ except ImportError:  # pragma: no cover - exercised only without zstandard
 _local = threading.local()
 
 
-def _zc() -> Any:
-    zc = getattr(_local, "zc", None)
+# Chunks of fewer points than this are compressed at zstd level -1, larger ones at level 1.
+# On chunks of 200 points, -1 is 2-3x faster for 0-5 % more bytes (a short run's chunks,
+# many per second in a sweep); on 20,000 points it saves less time and costs 2-16 % more
+# bytes (measured on noisy, smooth, float32-rounded, integer and random-walk series).
+FAST_BELOW = 4096
+
+
+def _zc(count: int) -> Any:
+    fast = count < FAST_BELOW
+    name = "zc_fast" if fast else "zc"
+    zc = getattr(_local, name, None)
     if zc is None:
-        zc = _local.zc = _zstd.ZstdCompressor(level=1)
+        zc = _zstd.ZstdCompressor(level=-1 if fast else 1)
+        setattr(_local, name, zc)
     return zc
 
 
@@ -85,7 +95,7 @@ def _shuffle(arr: np.ndarray) -> bytes:
 
 def _compress(count: int, payload: bytes) -> bytes:
     if _zstd is not None:
-        return _HEADER.pack(MAGIC, CODEC_ZSTD, count) + _zc().compress(payload)
+        return _HEADER.pack(MAGIC, CODEC_ZSTD, count) + _zc(count).compress(payload)
     import zlib
 
     return _HEADER.pack(MAGIC, CODEC_ZLIB, count) + zlib.compress(payload, 1)
