@@ -28,7 +28,7 @@ import threading
 import time
 from array import array
 from collections.abc import Callable
-from itertools import chain
+from itertools import chain, islice
 from typing import Any, Protocol
 
 from ._summary import Stats
@@ -218,8 +218,8 @@ class Writer:
             n = len(dq)
             if not n:
                 return
-            popleft = dq.popleft
-            items = [popleft() for _ in range(n)]
+            # n popleft() calls from C (rows logged meanwhile stay for the next flush)
+            items = list(islice(iter(dq.popleft, None), n))
             steps, times, dicts = zip(*items, strict=True)
             if "numpy" not in sys.modules and n * len(dicts[0]) <= PLAIN_MAX_POINTS:
                 self._ingest_plain(steps, times, dicts)
