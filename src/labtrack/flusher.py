@@ -81,26 +81,27 @@ class Flusher:
 
     def call_soon(self, task: Callable[[], object]) -> threading.Event | None:
         """Run ``task`` on the thread now, beside the caller; the event is set once it
-        has run. None when the thread is busy with writers or not running: the caller
-        runs ``task`` itself. (A run's last flush fsyncs its log this way while it
-        updates the index.)"""
+        has run. None when the thread is busy (with writers or another task) or not
+        running: the caller runs ``task`` itself. (A run's last flush fsyncs its log
+        this way while it updates the index.)"""
         with self._cond:
-            if self._busy or self._thread is None or not self._thread.is_alive():
-                return None
-            done = threading.Event()
-            self._tasks.append((task, done))
-            self._cond.notify()
-            return done
+            return None if self._busy else self._queue(task)
 
     def later(self, task: Callable[[], object]) -> bool:
         """Run ``task`` on the thread when it is free; nobody waits for it. False when
         the thread is not running."""
         with self._cond:
-            if self._thread is None or not self._thread.is_alive():
-                return False
-            self._tasks.append((task, threading.Event()))
-            self._cond.notify()
-            return True
+            return self._queue(task) is not None
+
+    def _queue(self, task: Callable[[], object]) -> threading.Event | None:
+        """Queue ``task`` for the thread (the caller holds the condition); None when the
+        thread is not running."""
+        if self._thread is None or not self._thread.is_alive():
+            return None
+        done = threading.Event()
+        self._tasks.append((task, done))
+        self._cond.notify()
+        return done
 
     def _next(self) -> tuple[list[Flushable], list[Flushable]]:
         """Wait until some writer needs warming up or flushing; return (warm, flush).
